@@ -1,0 +1,129 @@
+# libnuwa — see README.md. `make` builds the libraries and the CLI, `make test` runs every test
+# (installing missing Debian packages first), `make bench` times libnuwa against nuwa-pytorch.
+
+VERSION := 0.1.0
+
+ifeq ($(wildcard config.mak),)
+# Not configured yet: install what is missing, configure with defaults, then do what was asked.
+.DEFAULT_GOAL := all
+%: ; @sh tools/deps.sh && ./configure && $(MAKE) --no-print-directory $@
+all: ; @sh tools/deps.sh && ./configure && $(MAKE) --no-print-directory all
+else
+
+include config.mak
+
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+
+ARCH := $(shell $(CC) -dumpmachine)
+CPPFLAGS := -I. -Iinclude -Ilibnuwa -DNUWA_BUILDING_LIB
+LIB_SRCS := $(filter-out %_tmpl.c,$(wildcard libnuwa/*.c libnuwa/ref/*.c libnuwa/cpu/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# The optimised CPU kernels are one template compiled once per instruction set.
+LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_generic.o
+ifneq ($(filter x86_64%,$(ARCH)),)
+LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o
+CPPFLAGS += -DNW_HAVE_X86=1
+endif
+# CUDA kernels (kernels/*.cu) are built when configure found a CUDA toolkit.
+CU_SRCS := $(wildcard kernels/*.cu)
+ifeq ($(HAVE_CUDA),yes)
+ifneq ($(CU_SRCS),)
+LIB_OBJS += $(CU_SRCS:%.cu=$(BUILD)/obj/%.o)
+LIBS += $(CUDA_LIBS)
+endif
+endif
+NVCCFLAGS := -O2 -Xcompiler -fPIC $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
+
+CLI_SRCS := $(wildcard cli/*.c)
+TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+
+.PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden
+all: lib $(BUILD)/nuwa
+lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c config.mak config.h $(wildcard include/*.h libnuwa/*.h libnuwa/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/libnuwa/cpu/kernels_generic.o: libnuwa/cpu/kernels_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -DNW_ISA=generic -c $< -o $@
+
+$(BUILD)/obj/libnuwa/cpu/kernels_avx2.o: libnuwa/cpu/kernels_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -mavx2 -mfma -DNW_ISA=avx2 -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu config.mak
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -Iinclude -Ilibnuwa -c $< -o $@
+
+$(BUILD)/libnuwa.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libnuwa.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libnuwa.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/nuwa: $(CLI_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/nuwa_tests: $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CRITERION_LIBS)
+
+$(BUILD)/obj/tests/%.o: CFLAGS += $(CRITERION_CFLAGS) -DNUWA_SOURCE_DIR=\"$(CURDIR)\"
+
+$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The header must stand alone in C99 -pedantic and in C++.
+$(BUILD)/header_check: include/nuwa.h
+	@mkdir -p $(BUILD)
+	printf '#include "nuwa.h"\nint main(void){return nuwa_strerror(0)==0;}\n' > $(BUILD)/header_check.c
+	$(CC) -std=c99 -pedantic -Werror -Wall -Wextra -Iinclude -fsyntax-only $(BUILD)/header_check.c
+	printf '#include "nuwa.h"\nint main(){return nuwa_strerror(0)==nullptr;}\n' > $(BUILD)/header_check.cc
+	@if command -v c++ >/dev/null; then c++ -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -fsyntax-only $(BUILD)/header_check.cc; fi
+	@touch $@
+
+test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check
+	@echo "== unit, op and golden tests"
+	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1 --ascii
+	@echo "== CLI tests"
+	sh tests/cli.sh $(BUILD)/nuwa
+
+bench: all $(BUILD)/bench_vqgan
+	sh bench/run.sh $(BUILD)/bench_vqgan
+
+golden:
+	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libnuwa.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libnuwa.so $(DESTDIR)$(PREFIX)/lib/libnuwa.so.$(VERSION)
+	ln -sf libnuwa.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libnuwa.so.0
+	ln -sf libnuwa.so.0 $(DESTDIR)$(PREFIX)/lib/libnuwa.so
+	install -m 644 include/nuwa.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BUILD)/nuwa $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS@|$(LIBS)|g' nuwa.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nuwa.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnuwa.a $(DESTDIR)$(PREFIX)/lib/libnuwa.so* $(DESTDIR)$(PREFIX)/include/nuwa.h \
+	      $(DESTDIR)$(PREFIX)/bin/nuwa $(DESTDIR)$(PREFIX)/lib/pkgconfig/nuwa.pc
+
+clean:
+	rm -rf build build-san
+
+distclean: clean
+	rm -f config.mak config.h
+
+endif

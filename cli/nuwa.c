@@ -1,0 +1,438 @@
+/*
+ * nuwa — command-line front end of libnuwa.
+ *
+ *   nuwa info MODEL                         hyperparameters and tensor table
+ *   nuwa encode MODEL IN.ppm... [-o FILE]   token grid(s) of frames (netpbm P6/P5)
+ *   nuwa decode MODEL TOKENS OUT.ppm        frames from token grid(s); OUT may hold %d
+ *   nuwa roundtrip MODEL IN.ppm OUT.ppm     encode then decode
+ *
+ * Options: -t N (threads, default all cores), -v (verbose), -o FILE.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nuwa.h"
+
+static int g_verbose;
+
+static void log_cb(void *opaque, int level, const char *fmt, va_list ap)
+{
+    (void)opaque;
+    if (level > (g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING))
+        return;
+    fputs("nuwa: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+static int usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nuwa [-t THREADS] [-v] COMMAND ...\n"
+            "  info MODEL                        print hyperparameters and the tensor table\n"
+            "  encode MODEL IN.ppm... [-o FILE]  print the token grid of each frame\n"
+            "  decode MODEL TOKENS OUT.ppm       decode token grid(s) (text) into frames;\n"
+            "                                    with several grids OUT must contain %%d\n"
+            "  roundtrip MODEL IN.ppm OUT.ppm    encode and decode a frame\n"
+            "Frames are binary netpbm: P6 (RGB) or P5 (gray), 8-bit, of the model's size.\n");
+    return f == stderr ? 2 : 0;
+}
+
+/* ---- netpbm ---------------------------------------------------------------------------- */
+
+typedef struct Image {
+    int w, h, c;
+    unsigned char *px;
+} Image;
+
+static int pnm_int(FILE *f, int *out)
+{
+    int ch, v = 0, n = 0;
+    do {
+        ch = fgetc(f);
+        if (ch == '#')
+            while (ch != '\n' && ch != EOF)
+                ch = fgetc(f);
+    } while (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r');
+    while (ch >= '0' && ch <= '9') {
+        if (v > 100000000)
+            return -1;
+        v = v * 10 + (ch - '0');
+        n++;
+        ch = fgetc(f);
+    }
+    *out = v;
+    return n ? 0 : -1;
+}
+
+static int read_pnm(const char *path, Image *img)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[3] = {0};
+    int maxval;
+    if (!f) {
+        fprintf(stderr, "nuwa: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '6' && magic[1] != '5')) {
+        fprintf(stderr, "nuwa: %s is not a binary PPM/PGM (P6/P5) file\n", path);
+        fclose(f);
+        return -1;
+    }
+    img->c = magic[1] == '6' ? 3 : 1;
+    if (pnm_int(f, &img->w) || pnm_int(f, &img->h) || pnm_int(f, &maxval) || img->w < 1 ||
+        img->h < 1 || img->w > 65536 || img->h > 65536) {
+        fprintf(stderr, "nuwa: %s: bad netpbm header\n", path);
+        fclose(f);
+        return -1;
+    }
+    if (maxval != 255) {
+        fprintf(stderr, "nuwa: %s: only 8-bit netpbm (maxval 255) is supported, got %d\n", path, maxval);
+        fclose(f);
+        return -1;
+    }
+    const size_t n = (size_t)img->w * img->h * img->c;
+    img->px = malloc(n);
+    if (!img->px || fread(img->px, 1, n, f) != n) {
+        fprintf(stderr, "nuwa: %s: truncated pixel data\n", path);
+        free(img->px);
+        img->px = NULL;
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int write_pnm(const char *path, const Image *img)
+{
+    FILE *f = fopen(path, "wb");
+    const size_t n = (size_t)img->w * img->h * img->c;
+    if (!f) {
+        fprintf(stderr, "nuwa: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "P%c\n%d %d\n255\n", img->c == 3 ? '6' : '5', img->w, img->h);
+    if (fwrite(img->px, 1, n, f) != n || fclose(f)) {
+        fprintf(stderr, "nuwa: error writing %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+static NuwaModel *load_model(const char *path)
+{
+    NuwaModelParams mp;
+    NuwaModel *m = NULL;
+    nuwa_model_params_default(&mp);
+    mp.log_cb = log_cb;
+    mp.log_level = g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING;
+    if (nuwa_model_load(&m, path, &mp) < 0)
+        return NULL;
+    return m;
+}
+
+static NuwaSession *new_session(NuwaModel *m, int threads)
+{
+    NuwaSessionParams sp;
+    NuwaSession *s = NULL;
+    nuwa_session_params_default(&sp);
+    sp.n_threads = threads;
+    sp.log_cb = log_cb;
+    sp.log_level = g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING;
+    int err = nuwa_session_create(&s, m, &sp);
+    if (err < 0) {
+        fprintf(stderr, "nuwa: cannot create a session: %s\n", nuwa_strerror(err));
+        return NULL;
+    }
+    return s;
+}
+
+static int cmd_info(const char *path)
+{
+    NuwaModel *m = load_model(path);
+    NuwaVaeInfo v;
+    if (!m)
+        return 1;
+    nuwa_model_vae_info(m, &v);
+    printf("model:              %s\n", path);
+    printf("VQGAN tokenizer:\n");
+    printf("  image_size:       %d\n", v.image_size);
+    printf("  channels:         %d\n", v.channels);
+    printf("  dim:              %d\n", v.dim);
+    printf("  num_layers:       %d\n", v.num_layers);
+    printf("  layer_mults:      ");
+    for (int i = 0; i < v.num_layers; i++)
+        printf("%s%d", i ? "," : "", v.layer_mults[i]);
+    printf("\n  num_resnet_blocks:");
+    for (int i = 0; i < v.num_layers; i++)
+        printf("%s%d", i ? "," : " ", v.num_resnet_blocks[i]);
+    printf("\n  use_attn:         ");
+    for (int i = 0; i < v.num_layers; i++)
+        printf("%s%s", i ? "," : "", v.use_attn[i] ? "yes" : "no");
+    printf("\n  attn:             %d heads x %d\n", v.attn_heads, v.attn_dim_head);
+    printf("  resnet_groups:    %d\n", v.resnet_groups);
+    printf("  first_conv_kernel:%d\n", v.first_conv_kernel_size);
+    printf("  codebook:         %d codes x %d (%s)%s\n", v.codebook_size, v.codebook_dim,
+           v.use_cosine_sim ? "cosine" : "euclidean",
+           v.codebook_dim != v.feature_dim ? ", with projections" : "");
+    printf("  tokens per frame: %d (%dx%d)\n", v.tokens_per_frame, v.fmap_size, v.fmap_size);
+    const int n = nuwa_model_tensor_count(m);
+    uint64_t bytes = 0;
+    printf("tensors: %d\n", n);
+    for (int i = 0; i < n; i++) {
+        NuwaTensorInfo t;
+        char shape[96];
+        int o = 0;
+        nuwa_model_tensor_info(m, i, &t);
+        o += snprintf(shape + o, sizeof(shape) - o, "(");
+        for (int d = 0; d < t.n_dims; d++)
+            o += snprintf(shape + o, sizeof(shape) - o, "%s%lld", d ? "," : "", (long long)t.shape[d]);
+        snprintf(shape + o, sizeof(shape) - o, ")");
+        printf("  %-48s %-5s %-20s %10llu bytes\n", t.name, t.type, shape, (unsigned long long)t.size);
+        bytes += t.size;
+    }
+    printf("total: %.2f MiB\n", bytes / 1048576.0);
+    nuwa_model_unref(&m);
+    return 0;
+}
+
+static int frame_of(const Image *img, NuwaFrame *f)
+{
+    f->format = img->c == 3 ? NUWA_FRAME_RGB24 : NUWA_FRAME_GRAY8;
+    f->width = img->w;
+    f->height = img->h;
+    f->channels = img->c;
+    f->data = img->px;
+    f->stride = (ptrdiff_t)img->w * img->c;
+    f->plane_stride = 0;
+    return 0;
+}
+
+static int cmd_encode(const char *model, char **inputs, int n_in, const char *out, int threads)
+{
+    NuwaModel *m = load_model(model);
+    NuwaSession *s = NULL;
+    NuwaVaeInfo v;
+    int32_t *tok = NULL;
+    FILE *fo = stdout;
+    int ret = 1;
+    if (!m || !(s = new_session(m, threads)))
+        goto end;
+    nuwa_model_vae_info(m, &v);
+    tok = malloc(sizeof(*tok) * v.tokens_per_frame);
+    if (!tok)
+        goto end;
+    if (out && !(fo = fopen(out, "w"))) {
+        fprintf(stderr, "nuwa: cannot create %s: %s\n", out, strerror(errno));
+        fo = stdout;
+        goto end;
+    }
+    for (int i = 0; i < n_in; i++) {
+        Image img = {0};
+        NuwaFrame f;
+        if (read_pnm(inputs[i], &img) < 0)
+            goto end;
+        frame_of(&img, &f);
+        int err = nuwa_vae_encode(s, &f, 1, tok);
+        free(img.px);
+        if (err < 0) {
+            fprintf(stderr, "nuwa: %s: %s\n", inputs[i], nuwa_strerror(err));
+            goto end;
+        }
+        if (i)
+            fputc('\n', fo);
+        for (int y = 0; y < v.fmap_size; y++)
+            for (int x = 0; x < v.fmap_size; x++)
+                fprintf(fo, "%d%c", tok[y * v.fmap_size + x], x + 1 == v.fmap_size ? '\n' : ' ');
+    }
+    ret = 0;
+end:
+    if (fo != stdout && fclose(fo) && !ret) {
+        fprintf(stderr, "nuwa: error writing %s\n", out);
+        ret = 1;
+    }
+    free(tok);
+    nuwa_session_destroy(&s);
+    nuwa_model_unref(&m);
+    return ret;
+}
+
+static int decode_and_write(NuwaSession *s, const NuwaVaeInfo *v, const int32_t *tok, const char *path)
+{
+    Image img = {v->image_size, v->image_size, v->channels, NULL};
+    NuwaFrame f;
+    int ret = -1;
+    if (v->channels != 1 && v->channels != 3) {
+        fprintf(stderr, "nuwa: %d-channel models cannot be written as netpbm\n", v->channels);
+        return -1;
+    }
+    img.px = malloc((size_t)img.w * img.h * img.c);
+    if (!img.px)
+        return -1;
+    frame_of(&img, &f);
+    int err = nuwa_vae_decode(s, tok, 1, &f);
+    if (err < 0)
+        fprintf(stderr, "nuwa: decode: %s\n", nuwa_strerror(err));
+    else
+        ret = write_pnm(path, &img);
+    free(img.px);
+    return ret;
+}
+
+static int cmd_decode(const char *model, const char *tokens, const char *out, int threads)
+{
+    NuwaModel *m = load_model(model);
+    NuwaSession *s = NULL;
+    NuwaVaeInfo v;
+    int32_t *tok = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = NULL;
+    int ret = 1;
+    if (!m || !(s = new_session(m, threads)))
+        goto end;
+    nuwa_model_vae_info(m, &v);
+    if (!(f = fopen(tokens, "r"))) {
+        fprintf(stderr, "nuwa: cannot open %s: %s\n", tokens, strerror(errno));
+        goto end;
+    }
+    for (;;) {
+        long t;
+        int r = fscanf(f, "%ld", &t);
+        if (r == EOF)
+            break;
+        if (r != 1) {
+            fprintf(stderr, "nuwa: %s: not a list of integers (after %zu tokens)\n", tokens, n);
+            goto end;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            int32_t *nt = realloc(tok, cap * sizeof(*tok));
+            if (!nt)
+                goto end;
+            tok = nt;
+        }
+        if (t < 0 || t >= v.codebook_size) {
+            fprintf(stderr, "nuwa: %s: token %zu is %ld, outside the codebook [0, %d)\n", tokens, n,
+                    t, v.codebook_size);
+            goto end;
+        }
+        tok[n++] = (int32_t)t;
+    }
+    if (n == 0 || n % v.tokens_per_frame) {
+        fprintf(stderr, "nuwa: %s holds %zu tokens, not a positive multiple of %d (%dx%d per frame)\n",
+                tokens, n, v.tokens_per_frame, v.fmap_size, v.fmap_size);
+        goto end;
+    }
+    const size_t frames = n / v.tokens_per_frame;
+    if (frames > 1 && !strchr(out, '%')) {
+        fprintf(stderr, "nuwa: %zu frames to write: the output name needs a %%d pattern\n", frames);
+        goto end;
+    }
+    for (size_t i = 0; i < frames; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), out, (int)i);
+        if (decode_and_write(s, &v, tok + i * v.tokens_per_frame, path) < 0)
+            goto end;
+    }
+    ret = 0;
+end:
+    if (f)
+        fclose(f);
+    free(tok);
+    nuwa_session_destroy(&s);
+    nuwa_model_unref(&m);
+    return ret;
+}
+
+static int cmd_roundtrip(const char *model, const char *in, const char *out, int threads)
+{
+    NuwaModel *m = load_model(model);
+    NuwaSession *s = NULL;
+    NuwaVaeInfo v;
+    Image img = {0};
+    NuwaFrame f;
+    int32_t *tok = NULL;
+    int ret = 1;
+    if (!m || !(s = new_session(m, threads)))
+        goto end;
+    nuwa_model_vae_info(m, &v);
+    if (read_pnm(in, &img) < 0)
+        goto end;
+    tok = malloc(sizeof(*tok) * v.tokens_per_frame);
+    if (!tok)
+        goto end;
+    frame_of(&img, &f);
+    int err = nuwa_vae_encode(s, &f, 1, tok);
+    if (err < 0) {
+        fprintf(stderr, "nuwa: %s: %s\n", in, nuwa_strerror(err));
+        goto end;
+    }
+    if (decode_and_write(s, &v, tok, out) < 0)
+        goto end;
+    ret = 0;
+end:
+    free(img.px);
+    free(tok);
+    nuwa_session_destroy(&s);
+    nuwa_model_unref(&m);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 0;
+    const char *out = NULL;
+    char *pos[256];
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(stdout);
+        if (!strcmp(a, "--version")) {
+            printf("nuwa %s\n", nuwa_version());
+            return 0;
+        }
+        if (!strcmp(a, "-v")) {
+            g_verbose = 1;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "-o")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nuwa: %s needs a value\n", a);
+                return 2;
+            }
+            if (a[1] == 't') {
+                char *end;
+                long t = strtol(argv[++i], &end, 10);
+                if (*end || t < 0 || t > 1024) {
+                    fprintf(stderr, "nuwa: bad thread count '%s'\n", argv[i]);
+                    return 2;
+                }
+                threads = (int)t;
+            } else {
+                out = argv[++i];
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nuwa: unknown option %s\n", a);
+            return usage(stderr);
+        } else if (npos < 256) {
+            pos[npos++] = argv[i];
+        }
+    }
+    if (npos < 1)
+        return usage(stderr);
+    const char *cmd = pos[0];
+    if (!strcmp(cmd, "info") && npos == 2)
+        return cmd_info(pos[1]);
+    if (!strcmp(cmd, "encode") && npos >= 3)
+        return cmd_encode(pos[1], pos + 2, npos - 2, out, threads);
+    if (!strcmp(cmd, "decode") && npos == 4)
+        return cmd_decode(pos[1], pos[2], pos[3], threads);
+    if (!strcmp(cmd, "roundtrip") && npos == 4)
+        return cmd_roundtrip(pos[1], pos[2], pos[3], threads);
+    fprintf(stderr, "nuwa: bad command line for '%s'\n", cmd);
+    return usage(stderr);
+}

@@ -1,0 +1,516 @@
+/*
+ * cpu/kernels_tmpl.c — the optimised CPU ops, compiled once per instruction set (the Makefile
+ * builds it with -DNW_ISA=generic and with -DNW_ISA=avx2 -mavx2 -mfma); cpu.c picks one at
+ * run time. Every function here has a scalar twin in libnuwa/ref/ and tests/ops/ compares them.
+ *
+ * Design:
+ * - GEMM-shaped work (convolutions via im2col, 1x1 convs, attention, codebook distances) goes
+ *   to OpenBLAS sgemm. libnuwa owns the threading: work is cut into chunks whose size depends
+ *   only on the problem shape, an OpenMP team of ctx->n_threads runs the chunks, and each
+ *   sgemm call is single-threaded (inside our team the OpenMP build of OpenBLAS does not
+ *   spawn threads; omp_set_num_threads(1) covers the one-thread team). So results are the
+ *   same for any thread count and threads are never oversubscribed.
+ * - Elementwise and normalisation kernels are written as simple loops over contiguous rows
+ *   that the compiler vectorises; reductions use fixed-width partial sums combined in double.
+ */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "internal.h"
+#include "ops.h"
+#include "ref/ref.h"
+
+#ifndef NW_ISA
+#error "NW_ISA must be defined"
+#endif
+#define NW_CAT2(a, b) a##_##b
+#define NW_CAT(a, b) NW_CAT2(a, b)
+#define FN(name) NW_CAT(name, NW_ISA)
+
+#define LANES 16
+
+/* Sum of n floats: LANES independent float partial sums per block of 1024, blocks added in
+ * double. Vectorises without -ffast-math; error far below the float result's ulp for our n. */
+static double sum_f(const float *x, size_t n)
+{
+    double total = 0;
+    size_t i = 0;
+    while (i < n) {
+        const size_t end = NW_MIN(n, i + 1024);
+        float acc[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++)
+                acc[l] += x[i + l];
+        for (; i < end; i++)
+            acc[0] += x[i];
+        for (int l = 0; l < LANES; l++)
+            total += acc[l];
+    }
+    return total;
+}
+
+/* Sum of (x - m)^2, same scheme. */
+static double sumsq_f(const float *x, size_t n, float m)
+{
+    double total = 0;
+    size_t i = 0;
+    while (i < n) {
+        const size_t end = NW_MIN(n, i + 1024);
+        float acc[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                const float d = x[i + l] - m;
+                acc[l] += d * d;
+            }
+        for (; i < end; i++) {
+            const float d = x[i] - m;
+            acc[0] += d * d;
+        }
+        for (int l = 0; l < LANES; l++)
+            total += acc[l];
+    }
+    return total;
+}
+
+static inline void bias_act_row(float *y, size_t n, float b, int act)
+{
+    if (act == NW_ACT_LRELU) {
+        for (size_t i = 0; i < n; i++) {
+            const float v = y[i] + b;
+            y[i] = v < 0.f ? v * NW_LRELU_SLOPE : v;
+        }
+    } else if (b != 0.f) {
+        for (size_t i = 0; i < n; i++)
+            y[i] += b;
+    }
+}
+
+static void sgemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                  int ldb, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, 1.f, A, lda, B, ldb, 0.f, C, ldc);
+}
+
+/* ---- conv2d: im2col per chunk of output pixels + sgemm ------------------------------ */
+
+/* Output pixels per chunk: the im2col block (K x chunk floats) stays around 512 KiB. */
+static int conv_chunk(int K, int npix)
+{
+    int c = (128 * 1024) / (K > 0 ? K : 1);
+    c = c < 64 ? 64 : c > 2048 ? 2048 : c;
+    c &= ~15;
+    return c < npix ? c : npix;
+}
+
+static int conv_is_pointwise(const NwConv2d *d)
+{
+    return d->kh == 1 && d->kw == 1 && d->stride == 1 && d->pad == 0;
+}
+
+static size_t FN(conv2d_scratch)(const NwConv2d *d, int n_threads)
+{
+    const int oh = nw_conv_out(d->h, d->kh, d->stride, d->pad);
+    const int ow = nw_conv_out(d->w, d->kw, d->stride, d->pad);
+    const int K = d->cin * d->kh * d->kw;
+    if (conv_is_pointwise(d))
+        return 0;
+    return (size_t)n_threads * K * conv_chunk(K, oh * ow);
+}
+
+/* col (K, np): column j = output pixel p0 + j. */
+static void im2col(const NwConv2d *d, int oh, int ow, const float *in, int p0, int np, float *col)
+{
+    const int s = d->stride;
+    (void)oh;
+    for (int c = 0; c < d->cin; c++) {
+        const float *src = in + (size_t)c * d->h * d->w;
+        for (int i = 0; i < d->kh; i++) {
+            for (int j = 0; j < d->kw; j++) {
+                float *dst = col + ((size_t)(c * d->kh + i) * d->kw + j) * np;
+                int p = p0;
+                while (p < p0 + np) {
+                    const int y = p / ow, x0 = p % ow;
+                    const int x1 = NW_MIN(ow, x0 + (p0 + np - p));
+                    const int iy = y * s - d->pad + i;
+                    float *o = dst + (p - p0);
+                    if (iy < 0 || iy >= d->h) {
+                        memset(o, 0, sizeof(float) * (x1 - x0));
+                    } else {
+                        const float *row = src + (size_t)iy * d->w;
+                        for (int x = x0; x < x1; x++) {
+                            const int ix = x * s - d->pad + j;
+                            o[x - x0] = (ix >= 0 && ix < d->w) ? row[ix] : 0.f;
+                        }
+                    }
+                    p += x1 - x0;
+                }
+            }
+        }
+    }
+}
+
+static void FN(conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
+                       const float *bias, float *out)
+{
+    const int oh = nw_conv_out(d->h, d->kh, d->stride, d->pad);
+    const int ow = nw_conv_out(d->w, d->kw, d->stride, d->pad);
+    const int npix = oh * ow;
+    const int K = d->cin * d->kh * d->kw;
+    const int pw = conv_is_pointwise(d);
+    const int chunk = pw ? NW_MIN(npix, 512) : conv_chunk(K, npix);
+    const int nchunks = (npix + chunk - 1) / chunk;
+
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        omp_set_num_threads(1);
+        float *col = pw ? NULL : ctx->scratch + (size_t)omp_get_thread_num() * K * chunk;
+#pragma omp for schedule(dynamic)
+        for (int ci = 0; ci < nchunks; ci++) {
+            const int p0 = ci * chunk;
+            const int np = NW_MIN(chunk, npix - p0);
+            if (pw) {
+                sgemm(0, 0, d->cout, np, K, weight, K, in + p0, npix, out + p0, npix);
+            } else {
+                im2col(d, oh, ow, in, p0, np, col);
+                sgemm(0, 0, d->cout, np, K, weight, K, col, np, out + p0, npix);
+            }
+            for (int o = 0; o < d->cout; o++)
+                bias_act_row(out + (size_t)o * npix + p0, np, bias ? bias[o] : 0.f, d->act);
+        }
+    }
+}
+
+static void FN(matmul)(const NwCtx *ctx, int M, int N, int K, const float *A, int lda, int trans_a,
+                       const float *B, int ldb, int trans_b, const float *bias, float *C, int ldc)
+{
+    const int chunk = NW_MIN(N, 256);
+    const int nchunks = chunk > 0 ? (N + chunk - 1) / chunk : 0;
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        omp_set_num_threads(1);
+#pragma omp for schedule(dynamic)
+        for (int ci = 0; ci < nchunks; ci++) {
+            const int n0 = ci * chunk, nn = NW_MIN(chunk, N - n0);
+            const float *Bc = trans_b ? B + (size_t)n0 * ldb : B + n0;
+            sgemm(trans_a, trans_b, M, nn, K, A, lda, Bc, ldb, C + n0, ldc);
+            if (bias)
+                for (int m = 0; m < M; m++)
+                    bias_act_row(C + (size_t)m * ldc + n0, nn, bias[m], NW_ACT_NONE);
+        }
+    }
+}
+
+/* ---- normalisation ------------------------------------------------------------------ */
+
+static void FN(group_norm)(const NwCtx *ctx, const float *x, float *y, int c, int hw, int groups,
+                           const float *gamma, const float *beta, float eps, int act)
+{
+    const int cg = c / groups;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(dynamic)
+    for (int g = 0; g < groups; g++) {
+        const size_t n = (size_t)cg * hw;
+        const float *xs = x + (size_t)g * n;
+        const double mean = sum_f(xs, n) / n;
+        const double var = sumsq_f(xs, n, (float)mean) / n;
+        const double rstd = 1.0 / sqrt(var + eps);
+        for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+            const float a = (float)rstd * gamma[ch];
+            const float b = beta[ch] - (float)(mean * rstd) * gamma[ch];
+            const float *xr = x + (size_t)ch * hw;
+            float *yr = y + (size_t)ch * hw;
+            if (act == NW_ACT_LRELU) {
+                for (int p = 0; p < hw; p++) {
+                    const float v = xr[p] * a + b;
+                    yr[p] = v < 0.f ? v * NW_LRELU_SLOPE : v;
+                }
+            } else {
+                for (int p = 0; p < hw; p++)
+                    yr[p] = xr[p] * a + b;
+            }
+        }
+    }
+}
+
+#define LNC_BLOCK 64
+
+static void FN(layer_norm_chan)(const NwCtx *ctx, const float *x, float *y, int c, int hw,
+                                const float *g, const float *b, float eps, const float *res)
+{
+    const int nblocks = (hw + LNC_BLOCK - 1) / LNC_BLOCK;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int bi = 0; bi < nblocks; bi++) {
+        const int p0 = bi * LNC_BLOCK, np = NW_MIN(LNC_BLOCK, hw - p0);
+        float mean[LNC_BLOCK], rstd[LNC_BLOCK], acc[LNC_BLOCK];
+        for (int p = 0; p < np; p++)
+            acc[p] = 0.f;
+        for (int ch = 0; ch < c; ch++) {
+            const float *xr = x + (size_t)ch * hw + p0;
+            for (int p = 0; p < np; p++)
+                acc[p] += xr[p];
+        }
+        for (int p = 0; p < np; p++) {
+            mean[p] = acc[p] / c;
+            acc[p] = 0.f;
+        }
+        for (int ch = 0; ch < c; ch++) {
+            const float *xr = x + (size_t)ch * hw + p0;
+            for (int p = 0; p < np; p++) {
+                const float d = xr[p] - mean[p];
+                acc[p] += d * d;
+            }
+        }
+        for (int p = 0; p < np; p++)
+            rstd[p] = 1.f / sqrtf(acc[p] / c + eps);
+        for (int ch = 0; ch < c; ch++) {
+            const float *xr = x + (size_t)ch * hw + p0;
+            float *yr = y + (size_t)ch * hw + p0;
+            const float gc = g[ch], bc = b[ch];
+            if (res) {
+                const float *rr = res + (size_t)ch * hw + p0;
+                for (int p = 0; p < np; p++)
+                    yr[p] = (xr[p] - mean[p]) * rstd[p] * gc + bc + rr[p];
+            } else {
+                for (int p = 0; p < np; p++)
+                    yr[p] = (xr[p] - mean[p]) * rstd[p] * gc + bc;
+            }
+        }
+    }
+}
+
+/* ---- elementwise -------------------------------------------------------------------- */
+
+#define EW_CHUNK 16384
+
+static void FN(leaky_relu)(const NwCtx *ctx, float *x, size_t n, float slope)
+{
+    const long nchunks = (long)((n + EW_CHUNK - 1) / EW_CHUNK);
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (long ci = 0; ci < nchunks; ci++) {
+        float *p = x + (size_t)ci * EW_CHUNK;
+        const size_t m = NW_MIN((size_t)EW_CHUNK, n - (size_t)ci * EW_CHUNK);
+        for (size_t i = 0; i < m; i++)
+            p[i] = p[i] < 0.f ? p[i] * slope : p[i];
+    }
+}
+
+static void FN(add)(const NwCtx *ctx, float *y, const float *x, size_t n)
+{
+    const long nchunks = (long)((n + EW_CHUNK - 1) / EW_CHUNK);
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (long ci = 0; ci < nchunks; ci++) {
+        const size_t o = (size_t)ci * EW_CHUNK, m = NW_MIN((size_t)EW_CHUNK, n - o);
+        for (size_t i = 0; i < m; i++)
+            y[o + i] += x[o + i];
+    }
+}
+
+static void FN(glu)(const NwCtx *ctx, const float *in, float *out, int c, int hw)
+{
+    const size_t n = (size_t)c * hw;
+    const long nchunks = (long)((n + EW_CHUNK - 1) / EW_CHUNK);
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (long ci = 0; ci < nchunks; ci++) {
+        const size_t o = (size_t)ci * EW_CHUNK, m = NW_MIN((size_t)EW_CHUNK, n - o);
+        for (size_t i = 0; i < m; i++)
+            out[o + i] = in[o + i] * (1.f / (1.f + expf(-in[n + o + i])));
+    }
+}
+
+/* Bilinear x2, align_corners=false: even outputs mix (k-1, k) with (1/4, 3/4), odd outputs
+ * (k, k+1) with (3/4, 1/4), indices clamped at the borders; rows first, then columns,
+ * exactly like the reference's weights (top/bottom rows interpolated along x first). */
+static void FN(upsample2x)(const NwCtx *ctx, const float *in, float *out, int c, int h, int w)
+{
+    const int W = 2 * w;
+    if (W > 4096) {
+        nw_upsample2x_ref(ctx, in, out, c, h, w);
+        return;
+    }
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        float tmp0[4096], tmp1[4096];  /* two horizontally upsampled rows (W <= 4096) */
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            const float *src = in + (size_t)ch * h * w;
+            float *dst = out + (size_t)ch * 4 * h * w;
+            for (int oy = 0; oy < 2 * h; oy++) {
+                const int k = oy >> 1;
+                int y0, y1;
+                float ly;
+                if (oy & 1) {
+                    y0 = k;
+                    y1 = NW_MIN(k + 1, h - 1);
+                    ly = 0.25f;
+                } else if (k == 0) {
+                    y0 = y1 = 0;
+                    ly = 0.f;
+                } else {
+                    y0 = k - 1;
+                    y1 = k;
+                    ly = 0.75f;
+                }
+                const float *r0 = src + (size_t)y0 * w, *r1 = src + (size_t)y1 * w;
+                /* horizontal pass on rows y0 and y1 */
+                tmp0[0] = r0[0];
+                tmp1[0] = r1[0];
+                for (int x = 1; x < w; x++) {
+                    tmp0[2 * x] = 0.25f * r0[x - 1] + 0.75f * r0[x];
+                    tmp1[2 * x] = 0.25f * r1[x - 1] + 0.75f * r1[x];
+                }
+                for (int x = 0; x < w - 1; x++) {
+                    tmp0[2 * x + 1] = 0.75f * r0[x] + 0.25f * r0[x + 1];
+                    tmp1[2 * x + 1] = 0.75f * r1[x] + 0.25f * r1[x + 1];
+                }
+                tmp0[W - 1] = r0[w - 1];
+                tmp1[W - 1] = r1[w - 1];
+                float *d = dst + (size_t)oy * W;
+                const float a = 1.f - ly;
+                for (int x = 0; x < W; x++)
+                    d[x] = a * tmp0[x] + ly * tmp1[x];
+            }
+        }
+    }
+}
+
+/* ---- VQGanAttention ----------------------------------------------------------------- */
+
+static size_t FN(vqgan_attn_scratch)(int heads, int dh, int n, int n_threads)
+{
+    (void)heads;
+    return (size_t)n_threads * ((size_t)2 * dh * n + (size_t)n * n);
+}
+
+static void FN(vqgan_attn)(const NwCtx *ctx, const float *qkv, float *out, int heads, int dh, int n,
+                           const float *scale, const float *bias)
+{
+    const int inner = heads * dh;
+    const size_t per = (size_t)2 * dh * n + (size_t)n * n;
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        omp_set_num_threads(1);
+        float *qn = ctx->scratch + (size_t)omp_get_thread_num() * per;
+        float *kn = qn + (size_t)dh * n;
+        float *sim = kn + (size_t)dh * n;
+#pragma omp for schedule(dynamic)
+        for (int hd = 0; hd < heads; hd++) {
+            const float *q = qkv + (size_t)hd * dh * n;
+            const float *k = qkv + (size_t)(inner + hd * dh) * n;
+            const float *v = qkv + (size_t)(2 * inner + hd * dh) * n;
+            for (int c = 0; c < dh; c++) {
+                const float *qr = q + (size_t)c * n, *kr = k + (size_t)c * n;
+                /* the learned scale is folded into q */
+                const float fq = scale[hd] / fmaxf((float)sqrt(sumsq_f(qr, n, 0.f)), 1e-12f);
+                const float fk = 1.f / fmaxf((float)sqrt(sumsq_f(kr, n, 0.f)), 1e-12f);
+                for (int i = 0; i < n; i++) {
+                    qn[(size_t)c * n + i] = qr[i] * fq;
+                    kn[(size_t)c * n + i] = kr[i] * fk;
+                }
+            }
+            sgemm(1, 0, n, n, dh, qn, n, kn, n, sim, n);
+            for (int i = 0; i < n; i++) {
+                float *row = sim + (size_t)i * n;
+                const float *br = bias ? bias + ((size_t)hd * n + i) * n : NULL;
+                float mx = -FLT_MAX;
+                if (br)
+                    for (int j = 0; j < n; j++)
+                        row[j] += br[j];
+                for (int j = 0; j < n; j++)
+                    mx = fmaxf(mx, row[j]);
+                for (int j = 0; j < n; j++)
+                    row[j] = expf(row[j] - mx);
+                const float inv = (float)(1.0 / sum_f(row, n));
+                for (int j = 0; j < n; j++)
+                    row[j] *= inv;
+            }
+            sgemm(0, 1, dh, n, n, v, n, sim, n, out + (size_t)hd * dh * n, n);
+        }
+    }
+}
+
+/* ---- vector quantisation ------------------------------------------------------------ */
+
+#define VQ_CHUNK 128
+
+static size_t FN(vq_assign_scratch)(int cd, int n, int K, int n_threads)
+{
+    (void)cd;
+    (void)n;
+    return (size_t)n_threads * K * VQ_CHUNK + (size_t)n;
+}
+
+static void FN(vq_assign)(const NwCtx *ctx, float *x, int cd, int n, const float *codebook, int K,
+                          const float *code_sqnorm, int cosine, int32_t *idx, float *margin)
+{
+    float *xx = ctx->scratch;  /* |x_i|^2 (Euclidean) */
+    const int nchunks = (n + VQ_CHUNK - 1) / VQ_CHUNK;
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        omp_set_num_threads(1);
+        float *dist = ctx->scratch + n + (size_t)omp_get_thread_num() * K * VQ_CHUNK;
+        double acc[VQ_CHUNK];
+#pragma omp for schedule(dynamic)
+        for (int ci = 0; ci < nchunks; ci++) {
+            const int i0 = ci * VQ_CHUNK, ni = NW_MIN(VQ_CHUNK, n - i0);
+            for (int i = 0; i < ni; i++)
+                acc[i] = 0;
+            for (int c = 0; c < cd; c++) {
+                const float *xr = x + (size_t)c * n + i0;
+                for (int i = 0; i < ni; i++)
+                    acc[i] += (double)xr[i] * xr[i];
+            }
+            if (cosine) {
+                for (int c = 0; c < cd; c++) {
+                    float *xr = x + (size_t)c * n + i0;
+                    for (int i = 0; i < ni; i++)
+                        xr[i] /= fmaxf((float)sqrt(acc[i]), 1e-6f);
+                }
+            } else {
+                for (int i = 0; i < ni; i++)
+                    xx[i0 + i] = (float)acc[i];
+            }
+            sgemm(0, 0, K, ni, cd, codebook, cd, x + i0, n, dist, ni);
+            for (int i = 0; i < ni; i++) {
+                float best = -FLT_MAX, second = -FLT_MAX;
+                int arg = 0;
+                for (int k = 0; k < K; k++) {
+                    float d = dist[(size_t)k * ni + i];
+                    if (!cosine)
+                        d = -sqrtf(fmaxf(xx[i0 + i] + code_sqnorm[k] - 2.f * d, 1e-8f));
+                    if (d > best) {
+                        second = best;
+                        best = d;
+                        arg = k;
+                    } else if (d > second) {
+                        second = d;
+                    }
+                }
+                idx[i0 + i] = arg;
+                if (margin)
+                    margin[i0 + i] = K > 1 ? best - second : FLT_MAX;
+            }
+        }
+    }
+}
+
+void FN(nw_ops_fill_cpu)(NwOps *o);
+void FN(nw_ops_fill_cpu)(NwOps *o)
+{
+    o->conv2d = FN(conv2d);
+    o->conv2d_scratch = FN(conv2d_scratch);
+    o->matmul = FN(matmul);
+    o->group_norm = FN(group_norm);
+    o->layer_norm_chan = FN(layer_norm_chan);
+    o->leaky_relu = FN(leaky_relu);
+    o->glu = FN(glu);
+    o->upsample2x = FN(upsample2x);
+    o->add = FN(add);
+    o->vqgan_attn = FN(vqgan_attn);
+    o->vqgan_attn_scratch = FN(vqgan_attn_scratch);
+    o->vq_assign = FN(vq_assign);
+    o->vq_assign_scratch = FN(vq_assign_scratch);
+}

@@ -1,0 +1,109 @@
+/*
+ * ops.h — the backend table. Model code (vqgan.c, later transformer.c) computes only through
+ * an NwOps table; backends fill it:
+ *   nw_ops_init_ref   plain scalar loops, one obvious implementation per op = the spec
+ *                     (libnuwa/ref/); every faster version is tested against it;
+ *   nw_ops_init_cpu   OpenBLAS + OpenMP versions, compiled once per instruction set from
+ *                     libnuwa/cpu/kernels_tmpl.c and chosen at run time by CPU flags;
+ *   (CUDA fills the same slots later, on device pointers.)
+ *
+ * Tensors are float32, one image at a time, channel-major (C, H, W) and contiguous unless a
+ * leading-dimension argument says otherwise. Ops never allocate: temporary memory comes from
+ * ctx->scratch, sized beforehand with the matching *_scratch query.
+ *
+ * Determinism: for a given backend and input, results do not depend on ctx->n_threads
+ * (work is split into fixed chunks, reductions run in a fixed order).
+ */
+#ifndef NW_OPS_H
+#define NW_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum NwAct {
+    NW_ACT_NONE = 0,
+    NW_ACT_LRELU = 1, /* leaky ReLU, slope NW_LRELU_SLOPE */
+};
+#define NW_LRELU_SLOPE 0.1f
+
+typedef struct NwCtx {
+    int n_threads;      /* >= 1 */
+    float *scratch;     /* at least the size the *_scratch query returned */
+    size_t scratch_len; /* in floats */
+} NwCtx;
+
+typedef struct NwConv2d {
+    int cin, h, w;      /* input */
+    int cout, kh, kw;   /* weight (cout, cin, kh, kw) */
+    int stride, pad;    /* zero padding on all sides */
+    int act;            /* enum NwAct, applied after the bias */
+} NwConv2d;
+
+static inline int nw_conv_out(int n, int k, int stride, int pad)
+{
+    return (n + 2 * pad - k) / stride + 1;
+}
+
+typedef struct NwOps {
+    const char *name;
+
+    /* out (cout, oh, ow) = act(conv2d(in) + bias); bias may be NULL. */
+    void (*conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
+                   const float *bias, float *out);
+    size_t (*conv2d_scratch)(const NwConv2d *d, int n_threads);
+
+    /* C (M, N) = A (M, K) * B (K, N) [+ bias[m] on row m]; row-major with leading dims;
+     * trans_a: A is stored (K, M); trans_b: B is stored (N, K). */
+    void (*matmul)(const NwCtx *ctx, int M, int N, int K, const float *A, int lda, int trans_a,
+                   const float *B, int ldb, int trans_b, const float *bias, float *C, int ldc);
+
+    /* y = act(GroupNorm(x)); x (c, hw); groups of c/groups consecutive channels; biased
+     * variance, eps inside the sqrt. y may equal x. */
+    void (*group_norm)(const NwCtx *ctx, const float *x, float *y, int c, int hw, int groups,
+                       const float *gamma, const float *beta, float eps, int act);
+
+    /* y = (x - mean_c) / sqrt(var_c + eps) * g + b [+ res], statistics over the channel axis
+     * of each pixel; x (c, hw); res may be NULL; y may equal x or res. */
+    void (*layer_norm_chan)(const NwCtx *ctx, const float *x, float *y, int c, int hw,
+                            const float *g, const float *b, float eps, const float *res);
+
+    /* x = x >= 0 ? x : slope * x, in place */
+    void (*leaky_relu)(const NwCtx *ctx, float *x, size_t n, float slope);
+
+    /* out (c, hw) = in[0:c] * sigmoid(in[c:2c]); in (2c, hw) */
+    void (*glu)(const NwCtx *ctx, const float *in, float *out, int c, int hw);
+
+    /* out (c, 2h, 2w) = bilinear x2 upsampling of in (c, h, w), align_corners = false */
+    void (*upsample2x)(const NwCtx *ctx, const float *in, float *out, int c, int h, int w);
+
+    /* y += x */
+    void (*add)(const NwCtx *ctx, float *y, const float *x, size_t n);
+
+    /* VQGanAttention core. qkv (3*heads*dh, n): q, k, v blocks, channel hd*dh + c.
+     * q, k are l2-normalised along n (per head and channel, eps 1e-12),
+     * sim = scale[hd] * q^T k + bias[hd] (bias (heads, n, n), may be NULL), softmax over keys,
+     * out (heads*dh, n) = v attn^T. qkv is not modified. */
+    void (*vqgan_attn)(const NwCtx *ctx, const float *qkv, float *out, int heads, int dh, int n,
+                       const float *scale, const float *bias);
+    size_t (*vqgan_attn_scratch)(int heads, int dh, int n, int n_threads);
+
+    /* Vector quantisation of the n columns of x (cd, n) against codebook (K, cd).
+     * cosine: columns are divided by max(|x|, 1e-6) (in place) and dist = E x;
+     * otherwise dist = -sqrt(max(|x|^2 + |E_k|^2 - 2 E_k.x, 1e-8)) (code_sqnorm[k] = |E_k|^2).
+     * idx[i] = first argmax_k dist; margin[i] (may be NULL) = top1 - top2. */
+    void (*vq_assign)(const NwCtx *ctx, float *x, int cd, int n, const float *codebook, int K,
+                      const float *code_sqnorm, int cosine, int32_t *idx, float *margin);
+    size_t (*vq_assign_scratch)(int cd, int n, int K, int n_threads);
+} NwOps;
+
+void nw_ops_init_ref(NwOps *ops);
+
+enum NwCpuFlags {
+    NW_CPU_AVX2 = 1 << 0, /* AVX2 + FMA */
+};
+/* Flags of the running CPU. */
+unsigned nw_cpu_flags(void);
+/* Fills every slot: the reference first, then the fastest variants `flags` allows. */
+void nw_ops_init_cpu(NwOps *ops, unsigned flags);
+
+#endif

@@ -1,0 +1,21 @@
+/* ref/ops_ref.c — fills an NwOps table with the reference implementations. */
+#include "ops.h"
+#include "ref/ref.h"
+
+void nw_ops_init_ref(NwOps *o)
+{
+    o->name = "ref";
+    o->conv2d = nw_conv2d_ref;
+    o->conv2d_scratch = nw_conv2d_scratch_none;
+    o->matmul = nw_matmul_ref;
+    o->group_norm = nw_group_norm_ref;
+    o->layer_norm_chan = nw_layer_norm_chan_ref;
+    o->leaky_relu = nw_leaky_relu_ref;
+    o->glu = nw_glu_ref;
+    o->upsample2x = nw_upsample2x_ref;
+    o->add = nw_add_ref;
+    o->vqgan_attn = nw_vqgan_attn_ref;
+    o->vqgan_attn_scratch = nw_vqgan_attn_scratch_ref;
+    o->vq_assign = nw_vq_assign_ref;
+    o->vq_assign_scratch = nw_vq_assign_scratch_ref;
+}

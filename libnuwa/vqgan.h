@@ -1,0 +1,87 @@
+/*
+ * vqgan.h — the VQGAN frame tokenizer (nuwa-pytorch VQGanVAE, MODEL.md §1): layer plan built
+ * from the model file's hyperparameters, weights, and the encode/decode passes written as
+ * calls through an NwOps table.
+ */
+#ifndef NW_VQGAN_H
+#define NW_VQGAN_H
+
+#include <stdint.h>
+
+#include "gguf.h"
+#include "internal.h"
+#include "ops.h"
+
+#define NW_VAE_MAX_LAYERS 16
+
+enum NwVaeKind {
+    NW_VAE_CONV,    /* plain conv (first / last) */
+    NW_VAE_DOWN,    /* conv 4x4 s2 p1 + leaky ReLU */
+    NW_VAE_RES,     /* encoder ResBlock */
+    NW_VAE_GLURES,  /* decoder GLUResBlock */
+    NW_VAE_ATTN,    /* VQGanAttention */
+    NW_VAE_UP,      /* bilinear x2 + conv 3x3 + leaky ReLU */
+};
+
+typedef struct NwVaeConv {
+    int cin, cout, k, stride, pad;
+    const float *w, *b;
+} NwVaeConv;
+
+typedef struct NwVaeModule {
+    int kind;
+    int c;              /* channels at the module input */
+    int size;           /* spatial side at the module input */
+    NwVaeConv conv[3];  /* RES/GLURES: net.0, net.3, net.6; ATTN: to_qkv, to_out; others: conv[0] */
+    const float *gn_g[2], *gn_b[2];
+    /* attention */
+    float *scale;       /* exp(scale), (heads) — owned by the model's blob */
+    float *bias;        /* continuous position bias (heads, n, n), precomputed — owned */
+    const float *ln_g, *ln_b;
+} NwVaeModule;
+
+typedef struct NwVae {
+    int image_size, channels, dim, num_layers;
+    int layer_mults[NW_VAE_MAX_LAYERS], num_resnet_blocks[NW_VAE_MAX_LAYERS];
+    int use_attn[NW_VAE_MAX_LAYERS];
+    int attn_heads, attn_dim_head, resnet_groups, first_conv_kernel_size;
+    int codebook_size, codebook_dim, feature_dim, fmap_size, use_cosine_sim, has_proj;
+
+    int n_enc, n_dec;
+    NwVaeModule *enc, *dec;
+    const float *codebook;     /* (K, cd) */
+    float *code_sqnorm;        /* (K) */
+    const float *proj_in_w, *proj_in_b, *proj_out_w, *proj_out_b;
+
+    float *blob;               /* every float32 weight and precomputed table */
+    size_t max_act;            /* floats of the largest activation (one buffer) */
+} NwVae;
+
+/** Reads hyperparameters and weights from an open GGUF and builds the plan. On failure logs
+ * why and returns NUWA_ERR_BAD_MODEL / NUWA_ERR_NOMEM; *vae is then zeroed. */
+int nw_vae_load(NwVae *vae, const NwGguf *g, const NwLog *log);
+void nw_vae_free(NwVae *vae);
+
+/** Scratch (floats) the passes need with these ops and thread count. */
+size_t nw_vae_scratch_floats(const NwVae *vae, const NwOps *ops, int n_threads);
+
+/** Working memory of a pass: three activation buffers of vae->max_act floats + scratch. */
+typedef struct NwVaeBufs {
+    float *x, *t1, *t2;
+} NwVaeBufs;
+
+enum NwVaeStage { NW_STAGE_ENC = 0, NW_STAGE_QUANT = 1, NW_STAGE_DEC = 2 };
+/** Observer of intermediate outputs (tests): stage, module index, tensor (c, h, w). */
+typedef void (*NwVaeHook)(void *opaque, int stage, int index, const float *x, int c, int h, int w);
+
+/** Encodes one planar float image (channels, S, S) into fmap^2 tokens; margin (may be NULL)
+ * receives the top-1 minus top-2 distance of each token. */
+void nw_vae_encode_image(const NwVae *vae, const NwOps *ops, const NwCtx *ctx, NwVaeBufs *b,
+                         const float *img, int32_t *tokens, float *margin, NwVaeHook hook,
+                         void *opaque);
+
+/** Decodes fmap^2 tokens (each in [0, K), checked by the caller) into (channels, S, S). */
+void nw_vae_decode_image(const NwVae *vae, const NwOps *ops, const NwCtx *ctx, NwVaeBufs *b,
+                         const int32_t *tokens, float *img, NwVaeHook hook, void *opaque);
+
+#endif

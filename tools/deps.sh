@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages libnuwa needs to build and test (apt-get when run as root),
+# or prints the exact command to run and fails.
+# Usage: tools/deps.sh [extra-package ...]
+set -u
+pkgs="build-essential pkg-config libopenblas-openmp-dev libcriterion-dev $*"
+missing=
+for p in $pkgs; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+    case "$status" in *"install ok installed"*) ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: missing packages:$missing (not a Debian system: install their equivalents by hand)" >&2
+    exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages. Run:" >&2
+    echo "    sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+    echo "deps: apt-get install$missing failed" >&2; exit 1; }

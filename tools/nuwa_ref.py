@@ -1,0 +1,119 @@
+"""Import shim for the nuwa-pytorch 0.7.8 reference (VQGanVAE) on Debian's torch 1.13.
+
+Usage (tools/ on sys.path):
+
+    import nuwa_ref
+    vae = nuwa_ref.VQGanVAE(dim=16, image_size=32, use_vgg_and_gan=False, vq_kmeans_init=False)
+
+What it papers over (all only on import; numerics are untouched):
+
+* ``torchvision``: ``nuwa_pytorch/vqgan_vae.py`` does ``import torchvision`` at module level but
+  only uses it for ``torchvision.models.vgg16(pretrained=True)`` when ``use_vgg_and_gan=True`` and no
+  ``vgg`` is passed.  If torchvision is not installed a stub module is registered whose
+  ``models.vgg16`` raises (so build the VAE with ``use_vgg_and_gan=False`` or pass ``vgg=``).
+* ``einx``: vector-quantize-pytorch 1.27.21 imports ``einx`` (and ``from einx import get_at``) at
+  module level but calls it only on masked / top-k paths that VQGanVAE never takes.  If einx is
+  not installed a stub is registered whose functions raise.
+* ``nuwa_pytorch/__init__.py`` also imports the trainers and the BPE tokenizer, which pull in
+  ``torchvision.datasets/transforms/utils`` and the compiled ``regex`` package.  We do not execute
+  that ``__init__``: a bare package module pointing at the installed directory is registered and
+  only ``nuwa_pytorch.vqgan_vae`` is imported.
+* torch version: VQ 1.27.21 declares ``torch>=2.4`` but its eval forward (cosine and Euclidean,
+  with and without ``project_in``/``project_out``) only uses APIs present in torch 1.13
+  (``torch.amp.autocast('cuda', enabled=False)`` used as a decorator, ``functools.cache``, 0-d bool
+  ``initted`` buffer, ``Tensor.gather``/``einsum`` paths: all fine; verified on torch 1.13.1 CPU,
+  which reports itself as ``1.13.0a0``).  No monkeypatch is needed; ``tools/make_fixtures.py`` re-derives the distances independently and asserts the
+  indices agree, which would catch a behavioural difference.
+"""
+
+import importlib
+import importlib.util
+import sys
+import types
+
+__all__ = ["VQGanVAE", "VectorQuantize", "versions", "stubbed"]
+
+stubbed = []  # names of the modules replaced by stubs in this process
+
+
+def _missing(name):
+    if name in sys.modules:
+        return False
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def _raiser(what):
+    def f(*args, **kwargs):
+        raise RuntimeError(
+            f"{what} is a stub installed by tools/nuwa_ref.py (the real package is not installed)")
+    return f
+
+
+def _install_stubs():
+    if _missing("torchvision"):
+        tv = types.ModuleType("torchvision")
+        tv.__version__ = "0.0.0+nuwa_ref_stub"
+        models = types.ModuleType("torchvision.models")
+        models.vgg16 = _raiser("torchvision.models.vgg16 (use use_vgg_and_gan=False or pass vgg=)")
+        tv.models = models
+        sys.modules["torchvision"] = tv
+        sys.modules["torchvision.models"] = models
+        stubbed.append("torchvision")
+    if _missing("einx"):
+        ex = types.ModuleType("einx")
+        ex.__version__ = "0.0.0+nuwa_ref_stub"
+        for fn in ("get_at", "where", "rearrange", "add", "multiply", "subtract", "divide",
+                   "sum", "mean", "dot", "less", "greater", "equal", "logical_and", "logical_or"):
+            setattr(ex, fn, _raiser(f"einx.{fn}"))
+        ex.__getattr__ = lambda attr: _raiser(f"einx.{attr}")  # PEP 562 fallback
+        sys.modules["einx"] = ex
+        stubbed.append("einx")
+
+
+def _import_vqgan_vae():
+    if "nuwa_pytorch.vqgan_vae" in sys.modules:
+        return sys.modules["nuwa_pytorch.vqgan_vae"]
+    if "nuwa_pytorch" not in sys.modules:
+        spec = importlib.util.find_spec("nuwa_pytorch")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("nuwa_pytorch is not installed (run: sh tools/setup_env.sh)")
+        # bare package: skip nuwa_pytorch/__init__.py (trainers, tokenizer, torchvision.transforms)
+        pkg = types.ModuleType("nuwa_pytorch")
+        pkg.__path__ = list(spec.submodule_search_locations)
+        pkg.__file__ = spec.origin
+        pkg.__package__ = "nuwa_pytorch"
+        pkg.__spec__ = spec
+        sys.modules["nuwa_pytorch"] = pkg
+    return importlib.import_module("nuwa_pytorch.vqgan_vae")
+
+
+def _dist_version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return "unknown"
+
+
+def versions():
+    """Versions of the reference stack actually imported (for fixture manifests)."""
+    import torch
+    import einops
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "nuwa_pytorch": _dist_version("nuwa-pytorch"),
+        "vector_quantize_pytorch": _dist_version("vector-quantize-pytorch"),
+        "einops": einops.__version__,
+        "stubbed": list(stubbed),
+    }
+
+
+_install_stubs()
+_vqgan_vae = _import_vqgan_vae()
+from vector_quantize_pytorch import VectorQuantize  # noqa: E402
+
+VQGanVAE = _vqgan_vae.VQGanVAE
