@@ -21,7 +21,7 @@ LDFLAGS += $(SAN_FLAGS)
 endif
 
 ARCH := $(shell $(CC) -dumpmachine)
-CPPFLAGS := -I. -Iinclude -Ilibnuwa -DNUWA_BUILDING_LIB
+CPPFLAGS := -I. -Iinclude -Ilibnuwa -Itests -Itests/support -DNUWA_BUILDING_LIB
 LIB_SRCS := $(filter-out %_tmpl.c,$(wildcard libnuwa/*.c libnuwa/ref/*.c libnuwa/cpu/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # The optimised CPU kernels are one template compiled once per instruction set.
@@ -41,7 +41,7 @@ endif
 NVCCFLAGS := -O2 -Xcompiler -fPIC $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
 
 CLI_SRCS := $(wildcard cli/*.c)
-TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c)
+TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/support/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 
 .PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden

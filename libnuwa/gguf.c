@@ -419,12 +419,12 @@ static int parse(NwGguf *g, P *p)
     p->pos = GGUF_HEADER_SIZE;
     if (n_tensors > left(p) / GGUF_MIN_TENSOR_SIZE)
         return perr(p, "n_tensors %" PRIu64 " at offset 8 is too large: tensor infos take at "
-                    "least %u bytes each and only %" PRIu64 " bytes follow the header",
-                    n_tensors, GGUF_MIN_TENSOR_SIZE, left(p));
+                    "least %u bytes each and only %" PRIu64 " bytes follow the header (truncated "
+                    "or corrupt file)", n_tensors, GGUF_MIN_TENSOR_SIZE, left(p));
     if (n_kv > left(p) / GGUF_MIN_KV_SIZE)
         return perr(p, "n_kv %" PRIu64 " at offset 16 is too large: key/value pairs take at "
-                    "least %u bytes each and only %" PRIu64 " bytes follow the header",
-                    n_kv, GGUF_MIN_KV_SIZE, left(p));
+                    "least %u bytes each and only %" PRIu64 " bytes follow the header (truncated "
+                    "or corrupt file)", n_kv, GGUF_MIN_KV_SIZE, left(p));
     if (n_kv * GGUF_MIN_KV_SIZE + n_tensors * GGUF_MIN_TENSOR_SIZE > left(p))
         return perr(p, "n_kv %" PRIu64 " and n_tensors %" PRIu64 " (offsets 16 and 8) need at "
                     "least %" PRIu64 " bytes, only %" PRIu64 " bytes follow the header", n_kv,
@@ -618,8 +618,13 @@ static int parse(NwGguf *g, P *p)
         }
         const uint64_t abs = g->data_offset + rel;
         if (t->size > p->size - abs) {
-            rc = perr(p, "tensor '%s' data [%" PRIu64 ", %" PRIu64 " + %" PRIu64 ") lies past the "
-                      "end of the file (size %" PRIu64 ")", tname, abs, abs, t->size, p->size);
+            if (t->size > UINT64_MAX - abs)
+                rc = perr(p, "tensor '%s' data [%" PRIu64 ", %" PRIu64 " + %" PRIu64 ") lies past "
+                          "the end of the file (size %" PRIu64 ")", tname, abs, abs, t->size,
+                          p->size);
+            else
+                rc = perr(p, "tensor '%s' data [%" PRIu64 ", %" PRIu64 ") lies past the end of "
+                          "the file (size %" PRIu64 ")", tname, abs, abs + t->size, p->size);
             goto done;
         }
         t->offset = abs;

@@ -24,6 +24,8 @@ typedef struct Loader {
     float *blob;      /* NULL during the counting walk */
     size_t used;      /* floats */
     int err;
+    NwVaeTensorFn describe;  /* describe mode: report each required tensor, read nothing */
+    void *opaque;
 } Loader;
 
 static void fmt_shape(char *buf, size_t len, int n, const int64_t *s)
@@ -50,6 +52,10 @@ static const float *ld_tensor_v(Loader *L, const char *name, int n, const int64_
     char want[96], have[96];
     if (L->err)
         return NULL;
+    if (L->describe) {
+        L->describe(L->opaque, name, n, shape);
+        return NULL;
+    }
     t = nw_gguf_find_tensor(L->g, name);
     if (!t) {
         fmt_shape(want, sizeof(want), n, shape);
@@ -397,7 +403,7 @@ static void walk(Loader *L, NwVae *v)
         v->proj_out_w = ld_tensor(L, 2, cz, cd, 1, 1, "vae.vq.project_out.weight");
         v->proj_out_b = ld_tensor(L, 1, cz, 1, 1, 1, "vae.vq.project_out.bias");
     }
-    const NwGgufTensor *t = nw_gguf_find_tensor(L->g, "vae.vq._codebook.embed");
+    const NwGgufTensor *t = L->g ? nw_gguf_find_tensor(L->g, "vae.vq._codebook.embed") : NULL;
     if (t && t->n_dims == 3 && t->shape[0] == 1)
         v->codebook = ld_tensor(L, 3, 1, K, cd, 1, "vae.vq._codebook.embed");
     else
@@ -428,19 +434,73 @@ static size_t module_max_act(const NwVae *v, const NwVaeModule *m)
     return mx;
 }
 
-int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
+static void count_modules(NwVae *v)
 {
-    Loader L = {g, log, NULL, 0, 0};
-    int ret;
-    memset(v, 0, sizeof(*v));
-    if ((ret = read_hparams(v, g, log)) < 0)
-        return ret;
     v->n_enc = 1;
     v->n_dec = 1;
     for (int i = 0; i < v->num_layers; i++) {
         v->n_enc += 1 + v->num_resnet_blocks[i] + v->use_attn[i];
         v->n_dec += 1 + v->num_resnet_blocks[i] + v->use_attn[i];
     }
+}
+
+int nw_vae_describe(const NwVae *hp, NwVaeTensorFn fn, void *opaque)
+{
+    NwVae v = *hp;
+    Loader L = {NULL, NULL, NULL, 0, 0, fn, opaque};
+    v.feature_dim = v.dim * v.layer_mults[v.num_layers - 1];
+    v.fmap_size = v.image_size >> v.num_layers;
+    v.has_proj = v.codebook_dim != v.feature_dim;
+    count_modules(&v);
+    v.enc = nw_calloc(v.n_enc, sizeof(*v.enc));
+    v.dec = nw_calloc(v.n_dec, sizeof(*v.dec));
+    if (!v.enc || !v.dec) {
+        nw_free(v.enc);
+        nw_free(v.dec);
+        return NUWA_ERR_NOMEM;
+    }
+    walk(&L, &v);
+    nw_free(v.enc);
+    nw_free(v.dec);
+    return 0;
+}
+
+int nw_vae_write_hparams(const NwVae *v, NwGgufWriter *w)
+{
+    uint32_t mult[NW_VAE_MAX_LAYERS], res[NW_VAE_MAX_LAYERS];
+    int attn[NW_VAE_MAX_LAYERS];
+    int r = 0;
+    for (int i = 0; i < v->num_layers; i++) {
+        mult[i] = (uint32_t)v->layer_mults[i];
+        res[i] = (uint32_t)v->num_resnet_blocks[i];
+        attn[i] = v->use_attn[i];
+    }
+    r |= nw_gguf_writer_add_str(w, "general.architecture", "nuwa");
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.image_size", (uint32_t)v->image_size);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.channels", (uint32_t)v->channels);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.dim", (uint32_t)v->dim);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.num_layers", (uint32_t)v->num_layers);
+    r |= nw_gguf_writer_add_u32_array(w, "nuwa.vae.layer_mults", mult, (uint64_t)v->num_layers);
+    r |= nw_gguf_writer_add_u32_array(w, "nuwa.vae.num_resnet_blocks", res, (uint64_t)v->num_layers);
+    r |= nw_gguf_writer_add_bool_array(w, "nuwa.vae.use_attn", attn, (uint64_t)v->num_layers);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.attn_heads", (uint32_t)v->attn_heads);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.attn_dim_head", (uint32_t)v->attn_dim_head);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.resnet_groups", (uint32_t)v->resnet_groups);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.first_conv_kernel_size", (uint32_t)v->first_conv_kernel_size);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.codebook_size", (uint32_t)v->codebook_size);
+    r |= nw_gguf_writer_add_u32(w, "nuwa.vae.codebook_dim", (uint32_t)v->codebook_dim);
+    r |= nw_gguf_writer_add_bool(w, "nuwa.vae.use_cosine_sim", v->use_cosine_sim);
+    return r ? NUWA_ERR_NOMEM : 0;
+}
+
+int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
+{
+    Loader L = {g, log, NULL, 0, 0, NULL, NULL};
+    int ret;
+    memset(v, 0, sizeof(*v));
+    if ((ret = read_hparams(v, g, log)) < 0)
+        return ret;
+    count_modules(v);
     v->enc = nw_calloc(v->n_enc, sizeof(*v->enc));
     v->dec = nw_calloc(v->n_dec, sizeof(*v->dec));
     if (!v->enc || !v->dec) {

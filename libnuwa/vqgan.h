@@ -62,6 +62,13 @@ typedef struct NwVae {
 int nw_vae_load(NwVae *vae, const NwGguf *g, const NwLog *log);
 void nw_vae_free(NwVae *vae);
 
+/** Reports every tensor (name, PyTorch shape) that a model with the hyperparameters of `hp`
+ * must contain, in plan order (model writers, tests, random models for benchmarks). */
+typedef void (*NwVaeTensorFn)(void *opaque, const char *name, int n_dims, const int64_t *shape);
+int nw_vae_describe(const NwVae *hp, NwVaeTensorFn fn, void *opaque);
+/** Writes the hyperparameters of `v` as nuwa.vae.* metadata (plus general.architecture). */
+int nw_vae_write_hparams(const NwVae *v, NwGgufWriter *w);
+
 /** Scratch (floats) the passes need with these ops and thread count. */
 size_t nw_vae_scratch_floats(const NwVae *vae, const NwOps *ops, int n_threads);
 
