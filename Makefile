@@ -81,8 +81,9 @@ $(BUILD)/nuwa_tests: $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CRITERION_LIBS)
 
 $(BUILD)/obj/tests/%.o: CFLAGS += $(CRITERION_CFLAGS) -DNUWA_SOURCE_DIR=\"$(CURDIR)\"
+$(BUILD)/obj/tests/support/%.o: CFLAGS := $(filter-out $(CRITERION_CFLAGS),$(CFLAGS))
 
-$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/libnuwa.a
+$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The header must stand alone in C99 -pedantic and in C++.

@@ -284,6 +284,26 @@ static int decode_and_write(NuwaSession *s, const NuwaVaeInfo *v, const int32_t 
     return ret;
 }
 
+/* The output name is used as a printf format with one int argument: it may hold %% and at
+ * most one %d (with an optional width such as %03d), nothing else. Returns the number of %d
+ * or -1. */
+static int out_pattern(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) {
+        if (*s != '%')
+            continue;
+        if (*++s == '%')
+            continue;
+        for (int w = 0; *s >= '0' && *s <= '9' && w < 3; w++)
+            s++;
+        if (*s != 'd')
+            return -1;
+        n++;
+    }
+    return n;
+}
+
 static int cmd_decode(const char *model, const char *tokens, const char *out, int threads)
 {
     NuwaModel *m = load_model(model);
@@ -329,7 +349,12 @@ static int cmd_decode(const char *model, const char *tokens, const char *out, in
         goto end;
     }
     const size_t frames = n / v.tokens_per_frame;
-    if (frames > 1 && !strchr(out, '%')) {
+    const int pattern = out_pattern(out);
+    if (pattern < 0 || pattern > 1) {
+        fprintf(stderr, "nuwa: output name %s: a %% may only start %%%% or one %%d (or %%0Nd)\n", out);
+        goto end;
+    }
+    if (frames > 1 && pattern != 1) {
         fprintf(stderr, "nuwa: %zu frames to write: the output name needs a %%d pattern\n", frames);
         goto end;
     }

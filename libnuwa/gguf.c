@@ -757,6 +757,7 @@ static int load_int(int t, const uint8_t *p, int *neg, uint64_t *mag)
 {
     int64_t s;
     *neg = 0;
+    *mag = 0;
     switch (t) {
     case NW_GGUF_U8: case NW_GGUF_BOOL: *mag = p[0]; return 0;
     case NW_GGUF_U16: *mag = ld_u16(p); return 0;
@@ -843,10 +844,11 @@ int nw_gguf_get_u32_array(const NwGguf *g, const char *key, uint32_t *out, uint6
     const NwGgufKV *kv = get_kv(g, key, err, errlen);
     if (!kv)
         return NUWA_ERR_BAD_MODEL;
-    int neg;
-    uint64_t v;
+    int neg = 0;
+    uint64_t v = 0;
     const int esz = kv->type == NW_GGUF_ARRAY ? value_size((uint32_t)kv->arr_type) : 0;
-    if (kv->type != NW_GGUF_ARRAY || esz <= 0 || load_int(kv->arr_type, kv->data, &neg, &v)) {
+    if (kv->type != NW_GGUF_ARRAY || esz <= 0 || kv->arr_type == NW_GGUF_F32 ||
+        kv->arr_type == NW_GGUF_F64) { /* (an empty array has no element to look at) */
         set_err(err, errlen, "key '%s' has type %s%s%s, expected an array of integers", key,
                 value_type_name(kv->type), kv->type == NW_GGUF_ARRAY ? " of " : "",
                 kv->type == NW_GGUF_ARRAY ? value_type_name(kv->arr_type) : "");

@@ -112,6 +112,196 @@ static int conv_is_pointwise(const NwConv2d *d)
     return d->kh == 1 && d->kw == 1 && d->stride == 1 && d->pad == 0;
 }
 
+/* ---- conv2d 3x3 stride 1 pad 1: Winograd F(2x2, 3x3) ------------------------------------
+ * Y = A^T [ (G g G^T) . (B^T d B) ] A per 2x2 output tile: 16 multiplies per tile and channel
+ * pair instead of 36. The 16 elementwise products over channels become 16 GEMMs
+ * (cout x cin) x (cin x tiles) per block of tiles. Used where the tile count makes those GEMMs
+ * efficient; fp32 error stays at the level of the direct sum (the transforms only add, subtract
+ * and halve). */
+
+#define WG_MIN_PIX 1024
+
+static int wino_ok(const NwConv2d *d)
+{
+    return d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1 && d->h * d->w >= WG_MIN_PIX &&
+           d->cin >= 8 && d->cout >= 8;
+}
+
+static int wino_block(const NwConv2d *d)
+{
+    int nb = 131072 / (d->cin + d->cout);
+    nb = nb < 128 ? 128 : nb > 1024 ? 1024 : nb;
+    return nb & ~7;
+}
+
+static size_t wino_scratch(const NwConv2d *d, int n_threads)
+{
+    const size_t nb = (size_t)wino_block(d);
+    return (size_t)16 * d->cout * d->cin +
+           (size_t)n_threads * (16 * nb * (d->cin + d->cout) + 10 * (nb + 2));
+}
+
+/* U[xi][o][c] = (G g G^T)[xi] */
+static void wino_weights(const NwCtx *ctx, const NwConv2d *d, const float *w, float *U)
+{
+    const size_t oc = (size_t)d->cout * d->cin;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static)
+    for (int o = 0; o < d->cout; o++) {
+        for (int c = 0; c < d->cin; c++) {
+            const float *g = w + ((size_t)o * d->cin + c) * 9;
+            float t[4][3];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                const float u0 = t[i][0], u1 = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                const float u2 = 0.5f * (t[i][0] - t[i][1] + t[i][2]), u3 = t[i][2];
+                float *dst = U + (size_t)(i * 4) * oc + (size_t)o * d->cin + c;
+                dst[0] = u0;
+                dst[oc] = u1;
+                dst[2 * oc] = u2;
+                dst[3 * oc] = u3;
+            }
+        }
+    }
+}
+
+/* Input transform of the tiles [tx0, tx1) of tile row ty, channel plane src, written to
+ * V[xi * xs + t], t counted from tb. Vectorised over x: first the 4-row (vertical) transform of
+ * the zero-padded rows, then the horizontal one with stride-2 reads. */
+static void wino_in_rows(const float *src, int H, int W, int ty, int tx0, int tx1, float *V,
+                         size_t xs, int tb, float *tmp)
+{
+    const int n = tx1 - tx0, wp = 2 * n + 2, xb = 2 * tx0 - 1;
+    float *P[4], *q[4];
+    for (int k = 0; k < 4; k++) {
+        P[k] = tmp + (size_t)k * wp;
+        q[k] = tmp + (size_t)(4 + k) * wp;
+        const int y = 2 * ty - 1 + k;
+        if (y < 0 || y >= H) {
+            memset(P[k], 0, sizeof(float) * wp);
+            continue;
+        }
+        const float *row = src + (size_t)y * W;
+        const int a = xb < 0 ? -xb : 0;              /* first xp with x >= 0 */
+        const int e = NW_MIN(wp, W - xb);             /* first xp with x >= W */
+        for (int xp = 0; xp < a; xp++)
+            P[k][xp] = 0.f;
+        if (e > a)
+            memcpy(P[k] + a, row + xb + a, sizeof(float) * (e - a));
+        for (int xp = NW_MAX(e, a); xp < wp; xp++)
+            P[k][xp] = 0.f;
+    }
+    for (int xp = 0; xp < wp; xp++) {
+        q[0][xp] = P[0][xp] - P[2][xp];
+        q[1][xp] = P[1][xp] + P[2][xp];
+        q[2][xp] = P[2][xp] - P[1][xp];
+        q[3][xp] = P[1][xp] - P[3][xp];
+    }
+    for (int i = 0; i < 4; i++) {
+        const float *r = q[i];
+        float *v0 = V + (size_t)(i * 4 + 0) * xs + tb, *v1 = V + (size_t)(i * 4 + 1) * xs + tb;
+        float *v2 = V + (size_t)(i * 4 + 2) * xs + tb, *v3 = V + (size_t)(i * 4 + 3) * xs + tb;
+        for (int t = 0; t < n; t++) {
+            const float a0 = r[2 * t], a1 = r[2 * t + 1], a2 = r[2 * t + 2], a3 = r[2 * t + 3];
+            v0[t] = a0 - a2;
+            v1[t] = a1 + a2;
+            v2[t] = a2 - a1;
+            v3[t] = a1 - a3;
+        }
+    }
+}
+
+/* Output transform of n tiles of one tile row (M[xi * xs + t], t from tb) into the output
+ * plane dst, with bias and activation. */
+static void wino_out_rows(const float *M, size_t xs, int tb, int n, float b, int act, float *dst,
+                          int H, int W, int ty, int tx0, float *tmp)
+{
+    float *r0 = tmp, *r1 = tmp + 4 * (size_t)n; /* r_i0 / r_i1 for i = 0..3, each n long */
+    for (int i = 0; i < 4; i++) {
+        const float *m0 = M + (size_t)(i * 4 + 0) * xs + tb, *m1 = M + (size_t)(i * 4 + 1) * xs + tb;
+        const float *m2 = M + (size_t)(i * 4 + 2) * xs + tb, *m3 = M + (size_t)(i * 4 + 3) * xs + tb;
+        float *a = r0 + (size_t)i * n, *c = r1 + (size_t)i * n;
+        for (int t = 0; t < n; t++) {
+            a[t] = m0[t] + m1[t] + m2[t];
+            c[t] = m1[t] - m2[t] - m3[t];
+        }
+    }
+    float *row = tmp + 8 * (size_t)n; /* 2n outputs */
+    for (int yi = 0; yi < 2; yi++) {
+        const int y = 2 * ty + yi;
+        if (y >= H)
+            break;
+        const float *a0 = r0 + (size_t)(yi ? 1 : 0) * n, *a1 = r0 + (size_t)(yi ? 2 : 1) * n;
+        const float *a2 = r0 + (size_t)(yi ? 3 : 2) * n;
+        const float *c0 = r1 + (size_t)(yi ? 1 : 0) * n, *c1 = r1 + (size_t)(yi ? 2 : 1) * n;
+        const float *c2 = r1 + (size_t)(yi ? 3 : 2) * n;
+        const float s = yi ? -1.f : 1.f; /* row 1: r1 - r2 - r3; row 0: r0 + r1 + r2 */
+        for (int t = 0; t < n; t++) {
+            float e = yi ? a0[t] - a1[t] - a2[t] : a0[t] + a1[t] + a2[t];
+            float o = yi ? c0[t] - c1[t] - c2[t] : c0[t] + c1[t] + c2[t];
+            e += b;
+            o += b;
+            if (act == NW_ACT_LRELU) {
+                e = e < 0.f ? e * NW_LRELU_SLOPE : e;
+                o = o < 0.f ? o * NW_LRELU_SLOPE : o;
+            }
+            row[2 * t] = e;
+            row[2 * t + 1] = o;
+        }
+        (void)s;
+        const int x0 = 2 * tx0, nx = NW_MIN(2 * n, W - x0);
+        memcpy(dst + (size_t)y * W + x0, row, sizeof(float) * nx);
+    }
+}
+
+static void wino_conv(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
+                      const float *bias, float *out)
+{
+    const int H = d->h, W = d->w, cin = d->cin, cout = d->cout;
+    const int th = (H + 1) / 2, tw = (W + 1) / 2, ntiles = th * tw;
+    const int nb = wino_block(d);
+    const int nblocks = (ntiles + nb - 1) / nb;
+    float *U = ctx->scratch;
+    const size_t per = (size_t)16 * nb * (cin + cout) + (size_t)10 * (nb + 2);
+    wino_weights(ctx, d, weight, U);
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        omp_set_num_threads(1);
+        float *V = U + (size_t)16 * cout * cin + (size_t)omp_get_thread_num() * per;
+        float *M = V + (size_t)16 * nb * cin;
+        float *tmp = M + (size_t)16 * nb * cout;
+#pragma omp for schedule(dynamic)
+        for (int bi = 0; bi < nblocks; bi++) {
+            const int t0 = bi * nb, nt = NW_MIN(nb, ntiles - t0);
+            const size_t vxs = (size_t)cin * nt, mxs = (size_t)cout * nt;
+            for (int c = 0; c < cin; c++) {
+                const float *src = in + (size_t)c * H * W;
+                for (int t = t0; t < t0 + nt;) {
+                    const int ty = t / tw, tx0 = t % tw, tx1 = NW_MIN(tw, tx0 + (t0 + nt - t));
+                    wino_in_rows(src, H, W, ty, tx0, tx1, V + (size_t)c * nt, vxs, t - t0, tmp);
+                    t += tx1 - tx0;
+                }
+            }
+            for (int xi = 0; xi < 16; xi++)
+                sgemm(0, 0, cout, nt, cin, U + (size_t)xi * cout * cin, cin, V + (size_t)xi * vxs, nt,
+                      M + (size_t)xi * mxs, nt);
+            for (int o = 0; o < cout; o++) {
+                float *dst = out + (size_t)o * H * W;
+                for (int t = t0; t < t0 + nt;) {
+                    const int ty = t / tw, tx0 = t % tw, n = NW_MIN(tw - tx0, t0 + nt - t);
+                    wino_out_rows(M + (size_t)o * nt, mxs, t - t0, n, bias ? bias[o] : 0.f, d->act, dst,
+                                  H, W, ty, tx0, tmp);
+                    t += n;
+                }
+            }
+        }
+    }
+}
+
 static size_t FN(conv2d_scratch)(const NwConv2d *d, int n_threads)
 {
     const int oh = nw_conv_out(d->h, d->kh, d->stride, d->pad);
@@ -119,6 +309,8 @@ static size_t FN(conv2d_scratch)(const NwConv2d *d, int n_threads)
     const int K = d->cin * d->kh * d->kw;
     if (conv_is_pointwise(d))
         return 0;
+    if (wino_ok(d))
+        return wino_scratch(d, n_threads);
     return (size_t)n_threads * K * conv_chunk(K, oh * ow);
 }
 
@@ -157,6 +349,10 @@ static void im2col(const NwConv2d *d, int oh, int ow, const float *in, int p0, i
 static void FN(conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
                        const float *bias, float *out)
 {
+    if (wino_ok(d)) {
+        wino_conv(ctx, d, in, weight, bias, out);
+        return;
+    }
     const int oh = nw_conv_out(d->h, d->kh, d->stride, d->pad);
     const int ow = nw_conv_out(d->w, d->kw, d->stride, d->pad);
     const int npix = oh * ow;

@@ -313,6 +313,10 @@ Test(gguf, typed_getters)
     cr_assert_eq(nw_gguf_writer_add_array(w, "negarr", NW_GGUF_I16, negarr, 2), 0);
     const char *sarr[1] = { "x" };
     cr_assert_eq(nw_gguf_writer_add_array(w, "sarr", NW_GGUF_STRING, sarr, 1), 0);
+    const float farr[1] = { 1.0f };
+    cr_assert_eq(nw_gguf_writer_add_array(w, "farr", NW_GGUF_F32, farr, 1), 0);
+    /* last in the file, no tensors: its data pointer is the end of the buffer */
+    cr_assert_eq(nw_gguf_writer_add_u32_array(w, "empty", NULL, 0), 0);
     Buf f = writer_buf(w);
     nw_gguf_writer_free(&w);
     NwGguf *g = parse_ok(f);
@@ -356,6 +360,11 @@ Test(gguf, typed_getters)
                  NUWA_ERR_BAD_MODEL);
     cr_assert_not_null(strstr(err, "element 1 = -2"), "%s", err);
     cr_assert_eq(nw_gguf_get_u32_array(g, "sarr", out, 1, err, sizeof(err)), NUWA_ERR_BAD_MODEL);
+    cr_assert_eq(nw_gguf_get_u32_array(g, "farr", out, 1, err, sizeof(err)), NUWA_ERR_BAD_MODEL);
+    cr_assert_not_null(strstr(err, "has type array of f32"), "%s", err);
+    cr_assert_eq(nw_gguf_get_u32_array(g, "empty", out, 0, err, sizeof(err)), 0);
+    cr_assert_eq(nw_gguf_get_u32_array(g, "empty", out, 1, err, sizeof(err)),
+                 NUWA_ERR_BAD_MODEL);
     cr_assert_eq(nw_gguf_get_u32_array(g, "u8", out, 1, err, sizeof(err)), NUWA_ERR_BAD_MODEL);
     cr_assert_not_null(strstr(err, "expected an array"), "%s", err);
     nw_gguf_close(&g);

@@ -1,0 +1,296 @@
+#!/bin/sh
+# tests/cli.sh — end-to-end tests of the `nuwa` command-line tool on the fixture models.
+#
+#   sh tests/cli.sh build/nuwa        (from the repository root; `make test` does this)
+#
+# tests/fixtures/vae_v1.gguf: RGB, 32x32 frames, 8x8 tokens, K 64;
+# tests/fixtures/vae_v3.gguf: gray, 24x24 frames, 3x3 tokens, K 16.
+# Test images are written with printf/awk into a temporary directory removed on exit.
+# Prints one line per check and finally "N passed, M failed"; exits 1 if any check failed.
+# shellcheck disable=SC2016 # the sh -c scripts expand their own arguments
+
+NUWA=${1:?usage: sh tests/cli.sh path/to/nuwa}
+V1=tests/fixtures/vae_v1.gguf
+V3=tests/fixtures/vae_v3.gguf
+
+if [ ! -x "$NUWA" ] || [ ! -f "$V1" ] || [ ! -f "$V3" ]; then
+    echo "cli.sh: run from the repository root with the path of a built nuwa" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/nuwa-cli.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM HUP
+
+pass=0
+fail=0
+
+ok() {
+    pass=$((pass + 1))
+    echo "ok   $1"
+}
+
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL $1"
+    for f in "$T/out" "$T/err"; do
+        [ -s "$f" ] && head -n 20 "$f" | sed 's/^/     | /'
+    done
+    return 0
+}
+
+check() { # check NAME CONDITION...: ok if the command succeeds
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# run ARGS...: runs nuwa, stdout in $T/out, stderr in $T/err, exit status in $rc
+run() {
+    "$NUWA" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+}
+
+lines() { echo $(($(wc -l <"$1"))); }
+bytes() { echo $(($(wc -c <"$1"))); }
+has() { grep -q -- "$2" "$1"; }        # has FILE TEXT (basic regex)
+failed() { [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ]; }  # an error exit, not a crash
+
+# mkpnm FILE P5|P6 W H SEED: random 8-bit netpbm image (maxval 255)
+mkpnm() {
+    c=3
+    [ "$2" = P5 ] && c=1
+    printf '%s\n%d %d\n255\n' "$2" "$3" "$4" >"$1"
+    # pixels as octal escapes for printf (an LCG whose products stay exact in doubles)
+    # shellcheck disable=SC2059
+    printf "$(awk -v n=$(($3 * $4 * c)) -v x="$5" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            x = (x * 69069 + 1) % 4294967296
+            printf "\\%03o", int(x / 16777216)
+        }
+    }')" >>"$1"
+}
+
+# pnm_ok FILE MAGIC W H: FILE starts with the header nuwa writes and has the right size
+pnm_ok() {
+    printf '%s\n%d %d\n255\n' "$2" "$3" "$4" >"$T/hdr"
+    c=3
+    [ "$2" = P5 ] && c=1
+    dd if="$1" bs="$(bytes "$T/hdr")" count=1 2>/dev/null | cmp -s - "$T/hdr" &&
+        [ "$(bytes "$1")" -eq $(($(bytes "$T/hdr") + $3 * $4 * c)) ]
+}
+
+# grid_ok FILE ROWS K: ROWS lines of ROWS integers in [0, K)
+grid_ok() {
+    awk -v r="$2" -v k="$3" '
+        NF != r { bad = 1 }
+        { for (i = 1; i <= NF; i++) if ($i !~ /^[0-9]+$/ || $i + 0 >= k) bad = 1 }
+        END { exit (bad || NR != r) }' "$1"
+}
+
+mkpnm "$T/a.ppm" P6 32 32 1
+mkpnm "$T/b.ppm" P6 32 32 2
+mkpnm "$T/narrow.ppm" P6 31 32 3
+mkpnm "$T/gray32.pgm" P5 32 32 4
+mkpnm "$T/g.pgm" P5 24 24 5
+mkpnm "$T/g6.ppm" P6 24 24 6
+check "test image a.ppm is a 32x32 P6" pnm_ok "$T/a.ppm" P6 32 32
+check "test image g.pgm is a 24x24 P5" pnm_ok "$T/g.pgm" P5 24 24
+
+# ---- info --------------------------------------------------------------------------------
+run info "$V1"
+check "info: exit 0" [ "$rc" -eq 0 ]
+check "info: prints image_size" has "$T/out" '^ *image_size: *32$'
+check "info: tensor table lists vae.encoders.0.weight" \
+    has "$T/out" '^ *vae\.encoders\.0\.weight  *F32  *([0-9,]*)  *[0-9][0-9]* bytes$'
+check "info: tensor table lists the codebook (64,8)" \
+    has "$T/out" '^ *vae\.vq\._codebook\.embed  *F32  *(64,8) '
+check "info: nothing on stderr" [ ! -s "$T/err" ]
+
+run info "$V3"
+check "info gray model: channels 1, 3x3 tokens" \
+    sh -c 'grep -q "^ *channels: *1$" "$1" && grep -q "tokens per frame: 9 (3x3)" "$1"' sh "$T/out"
+
+run info "$T/does-not-exist.gguf"
+check "info missing file: error exit" failed
+check "info missing file: one line on stderr" [ "$(lines "$T/err")" -eq 1 ]
+check "info missing file: names the problem" has "$T/err" "No such file"
+
+: >"$T/empty.gguf"
+run info "$T/empty.gguf"
+check "info empty file: error exit" failed
+check "info empty file: one line on stderr" [ "$(lines "$T/err")" -eq 1 ]
+
+dd if="$V1" of="$T/trunc.gguf" bs=1024 count=512 2>/dev/null
+run info "$T/trunc.gguf"
+check "info truncated model: error exit" failed
+check "info truncated model: one line on stderr" [ "$(lines "$T/err")" -eq 1 ]
+check "info truncated model: nothing on stdout" [ ! -s "$T/out" ]
+
+run info "$T"
+check "info on a directory: error exit" failed
+
+# ---- encode ------------------------------------------------------------------------------
+run encode "$V1" "$T/a.ppm"
+cp "$T/out" "$T/a.tok"
+check "encode: exit 0" [ "$rc" -eq 0 ]
+check "encode: 8 lines of 8 tokens in [0,64)" grid_ok "$T/a.tok" 8 64
+check "encode: nothing on stderr" [ ! -s "$T/err" ]
+
+run encode "$V1" "$T/a.ppm" -o "$T/a.out"
+check "encode -o: exit 0" [ "$rc" -eq 0 ]
+check "encode -o: nothing on stdout" [ ! -s "$T/out" ]
+check "encode -o: writes the same tokens" cmp -s "$T/a.tok" "$T/a.out"
+
+run -t 1 encode "$V1" "$T/a.ppm" "$T/b.ppm"
+cp "$T/out" "$T/t1.tok"
+run encode "$V1" "$T/a.ppm" "$T/b.ppm" -t 2
+check "encode -t 2: exit 0" [ "$rc" -eq 0 ]
+check "encode: -t 1 and -t 2 give identical tokens" cmp -s "$T/t1.tok" "$T/out"
+cp "$T/out" "$T/two.tok"
+check "encode two frames: two grids separated by a blank line" \
+    sh -c '[ "$(sed -n 9p "$1")" = "" ] && [ "$(wc -l <"$1")" -eq 17 ]' sh "$T/two.tok"
+check "encode two frames: the first grid is a's" \
+    sh -c 'head -n 8 "$1" | cmp -s - "$2"' sh "$T/two.tok" "$T/a.tok"
+
+run encode "$V1" "$T/narrow.ppm"
+check "encode 31x32: error exit" failed
+check "encode 31x32: message names 32x32" has "$T/err" "32x32"
+check "encode 31x32: no tokens printed" [ ! -s "$T/out" ]
+
+run encode "$V1" "$T/gray32.pgm"
+check "encode P5 on the RGB model: error exit" failed
+check "encode P5 on the RGB model: message mentions channels" has "$T/err" "channel"
+
+run encode "$V1" "$T/nope.ppm"
+check "encode missing image: error exit" failed
+check "encode missing image: names the file" has "$T/err" "nope.ppm"
+
+printf 'hello\n' >"$T/text.ppm"
+run encode "$V1" "$T/text.ppm"
+check "encode non-netpbm file: error exit" failed
+
+printf 'P6\n32 32\n65535\n' >"$T/deep.ppm"
+run encode "$V1" "$T/deep.ppm"
+check "encode 16-bit netpbm: error exit mentioning maxval" sh -c '[ "$1" -ne 0 ] && grep -q maxval "$2"' \
+    sh "$rc" "$T/err"
+
+dd if="$T/a.ppm" of="$T/short.ppm" bs=1000 count=1 2>/dev/null
+run encode "$V1" "$T/short.ppm"
+check "encode truncated image: error exit" failed
+
+# ---- decode ------------------------------------------------------------------------------
+run decode "$V1" "$T/a.tok" "$T/a_dec.ppm"
+check "decode: exit 0" [ "$rc" -eq 0 ]
+check "decode: writes a 32x32 P6" pnm_ok "$T/a_dec.ppm" P6 32 32
+
+run roundtrip "$V1" "$T/a.ppm" "$T/a_rt.ppm"
+check "roundtrip: exit 0" [ "$rc" -eq 0 ]
+check "roundtrip: writes a 32x32 P6" pnm_ok "$T/a_rt.ppm" P6 32 32
+check "roundtrip = decode(encode)" cmp -s "$T/a_rt.ppm" "$T/a_dec.ppm"
+
+run -t 2 decode "$V1" "$T/a.tok" "$T/a_dec2.ppm"
+check "decode -t 2 gives the same image" cmp -s "$T/a_dec.ppm" "$T/a_dec2.ppm"
+
+run encode "$V1" "$T/a_dec.ppm"
+check "a decoded image encodes again" grid_ok "$T/out" 8 64
+
+awk 'NR == 1 { $1 = 64 } { print }' "$T/a.tok" >"$T/big.tok"
+run decode "$V1" "$T/big.tok" "$T/x.ppm"
+check "decode token 64: error exit" failed
+check "decode token 64: message names the codebook" has "$T/err" "outside the codebook"
+check "decode token 64: no image written" [ ! -e "$T/x.ppm" ]
+
+awk 'NR == 3 { $5 = -1 } { print }' "$T/a.tok" >"$T/neg.tok"
+run decode "$V1" "$T/neg.tok" "$T/x.ppm"
+check "decode token -1: error exit" failed
+
+sed '$d' "$T/a.tok" >"$T/short.tok"
+run decode "$V1" "$T/short.tok" "$T/x.ppm"
+check "decode 56 tokens: error exit" failed
+check "decode 56 tokens: message gives the count" has "$T/err" "56 tokens"
+
+{ cat "$T/a.tok"; echo 1 2 3; } >"$T/long.tok"
+run decode "$V1" "$T/long.tok" "$T/x.ppm"
+check "decode 67 tokens: error exit" failed
+
+: >"$T/empty.tok"
+run decode "$V1" "$T/empty.tok" "$T/x.ppm"
+check "decode no tokens: error exit" failed
+
+printf '1 2 x 4\n' >"$T/word.tok"
+run decode "$V1" "$T/word.tok" "$T/x.ppm"
+check "decode non-integer token: error exit" failed
+
+run decode "$V1" "$T/two.tok" "$T/x.ppm"
+check "decode two grids to one name: error exit" failed
+check "decode two grids to one name: asks for %d" has "$T/err" "%d"
+check "decode two grids to one name: nothing written" [ ! -e "$T/x.ppm" ]
+
+run decode "$V1" "$T/two.tok" "$T/out_%d.ppm"
+check "decode two grids to out_%d.ppm: exit 0" [ "$rc" -eq 0 ]
+check "decode two grids: out_0.ppm is a 32x32 P6" pnm_ok "$T/out_0.ppm" P6 32 32
+check "decode two grids: out_1.ppm is a 32x32 P6" pnm_ok "$T/out_1.ppm" P6 32 32
+check "decode two grids: out_0.ppm = decoding a's grid" cmp -s "$T/out_0.ppm" "$T/a_dec.ppm"
+check "decode two grids: no out_2.ppm" [ ! -e "$T/out_2.ppm" ]
+
+run decode "$V1" "$T/two.tok" "$T/out_%s.ppm"
+check "decode with %s in the output name: error exit, no crash" failed
+check "decode with %s in the output name: says why" has "$T/err" "output name"
+run decode "$V1" "$T/a.tok" "$T/one_%s%n.ppm"
+check "decode one grid with %s%n in the output name: error exit, no crash" failed
+run decode "$V1" "$T/two.tok" "$T/out_%d_%d.ppm"
+check "decode with two %d in the output name: error exit" failed
+run decode "$V1" "$T/two.tok" "$T/pct_%%_%03d.ppm"
+check "decode to pct_%%_%03d.ppm: writes pct_%_000.ppm and pct_%_001.ppm" \
+    sh -c '[ "$1" -eq 0 ] && [ -f "$2/pct_%_000.ppm" ] && [ -f "$2/pct_%_001.ppm" ]' sh "$rc" "$T"
+
+run decode "$V1" "$T/nope.tok" "$T/x.ppm"
+check "decode missing token file: error exit" failed
+
+# ---- command line ------------------------------------------------------------------------
+run -x info "$V1"
+check "unknown option: exit 2" [ "$rc" -eq 2 ]
+check "unknown option: usage on stderr" has "$T/err" "usage:"
+
+run
+check "no arguments: exit 2" [ "$rc" -eq 2 ]
+check "no arguments: usage on stderr" has "$T/err" "usage:"
+
+run frobnicate "$V1"
+check "unknown command: exit 2 with usage" sh -c '[ "$1" -eq 2 ] && grep -q usage: "$2"' sh "$rc" "$T/err"
+
+run encode "$V1"
+check "encode without images: exit 2" [ "$rc" -eq 2 ]
+
+run -t abc encode "$V1" "$T/a.ppm"
+check "bad thread count: exit 2" [ "$rc" -eq 2 ]
+
+run encode "$V1" "$T/a.ppm" -o
+check "-o without a value: exit 2" [ "$rc" -eq 2 ]
+
+run -h
+check "-h: usage on stdout, exit 0" sh -c '[ "$1" -eq 0 ] && grep -q usage: "$2"' sh "$rc" "$T/out"
+
+run --version
+check "--version: prints the version" has "$T/out" '^nuwa [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$'
+
+# ---- gray model --------------------------------------------------------------------------
+run encode "$V3" "$T/g.pgm"
+check "gray encode: 3 lines of 3 tokens in [0,16)" grid_ok "$T/out" 3 16
+cp "$T/out" "$T/g.tok"
+
+run roundtrip "$V3" "$T/g.pgm" "$T/g_rt.pgm"
+check "gray roundtrip: exit 0" [ "$rc" -eq 0 ]
+check "gray roundtrip: writes a 24x24 P5" pnm_ok "$T/g_rt.pgm" P5 24 24
+
+run decode "$V3" "$T/g.tok" "$T/g_dec.pgm"
+check "gray decode = roundtrip" cmp -s "$T/g_dec.pgm" "$T/g_rt.pgm"
+
+run encode "$V3" "$T/g6.ppm"
+check "P6 on the gray model: error exit mentioning channels" \
+    sh -c '[ "$1" -ne 0 ] && grep -q channel "$2"' sh "$rc" "$T/err"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
