@@ -301,7 +301,12 @@ static int check_frame(NuwaSession *s, const NuwaFrame *f, int i, const char *wh
     case NUWA_FRAME_RGB24:
     case NUWA_FRAME_GRAY8: {
         const int ch = f->format == NUWA_FRAME_RGB24 ? 3 : 1;
-        if (ch != v->channels || f->channels != ch) {
+        if (f->channels != ch) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "%s: frame %d has format %s, which needs channels = %d, not %d\n",
+                   what, i, f->format == NUWA_FRAME_RGB24 ? "RGB24" : "GRAY8", ch, f->channels);
+            return NUWA_ERR_INVAL;
+        }
+        if (ch != v->channels) {
             nw_log(&s->log, NUWA_LOG_ERROR,
                    "%s: frame %d has %d channel(s) (%s) but the model has %d\n", what, i, ch,
                    f->format == NUWA_FRAME_RGB24 ? "RGB24" : "GRAY8", v->channels);
@@ -367,7 +372,7 @@ static void planar_to_frame(const float *src, NuwaFrame *f, int C, int S)
         for (int x = 0; x < S; x++)
             for (int c = 0; c < C; c++) {
                 float v = src[c * plane + (size_t)y * S + x] * 255.f + 0.5f;
-                v = v < 0.f ? 0.f : v > 255.f ? 255.f : v;
+                v = !(v >= 0.f) ? 0.f : v > 255.f ? 255.f : v; /* NaN -> 0 */
                 row[x * C + c] = (uint8_t)v;
             }
     }

@@ -334,10 +334,28 @@ static void im2col(const NwConv2d *d, int oh, int ow, const float *in, int p0, i
                         memset(o, 0, sizeof(float) * (x1 - x0));
                     } else {
                         const float *row = src + (size_t)iy * d->w;
-                        for (int x = x0; x < x1; x++) {
-                            const int ix = x * s - d->pad + j;
-                            o[x - x0] = (ix >= 0 && ix < d->w) ? row[ix] : 0.f;
+                        /* [xa, xb): output columns whose input column lies inside the row */
+                        const int off = j - d->pad;
+                        int xa = off >= 0 ? 0 : (-off + s - 1) / s;
+                        int xb = d->w - off > 0 ? (d->w - off + s - 1) / s : 0;
+                        xa = NW_MAX(xa, x0);
+                        xb = NW_MIN(xb, x1);
+                        if (xb < xa)
+                            xb = xa;
+                        for (int x = x0; x < xa; x++)
+                            o[x - x0] = 0.f;
+                        if (s == 1) {
+                            memcpy(o + (xa - x0), row + xa + off, sizeof(float) * (xb - xa));
+                        } else if (s == 2) {
+                            const float *r2 = row + off;
+                            for (int x = xa; x < xb; x++)
+                                o[x - x0] = r2[2 * x];
+                        } else {
+                            for (int x = xa; x < xb; x++)
+                                o[x - x0] = row[x * s + off];
                         }
+                        for (int x = xb; x < x1; x++)
+                            o[x - x0] = 0.f;
                     }
                     p += x1 - x0;
                 }
