@@ -302,7 +302,7 @@ static int check_frame(NuwaSession *s, const NuwaFrame *f, int i, const char *wh
     case NUWA_FRAME_GRAY8: {
         const int ch = f->format == NUWA_FRAME_RGB24 ? 3 : 1;
         if (f->channels != ch) {
-            nw_log(&s->log, NUWA_LOG_ERROR, "%s: frame %d has format %s, which needs channels = %d, not %d\n",
+            nw_log(&s->log, NUWA_LOG_ERROR, "%s: frame %d has format %s (%d channel(s)) but declares channels = %d\n",
                    what, i, f->format == NUWA_FRAME_RGB24 ? "RGB24" : "GRAY8", ch, f->channels);
             return NUWA_ERR_INVAL;
         }
