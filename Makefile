@@ -97,7 +97,7 @@ $(BUILD)/header_check: include/nuwa.h
 
 test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check
 	@echo "== unit, op and golden tests"
-	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1 --ascii
+	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1
 	@echo "== CLI tests"
 	sh tests/cli.sh $(BUILD)/nuwa
 

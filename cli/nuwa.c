@@ -159,28 +159,28 @@ static int cmd_info(const char *path)
     if (!m)
         return 1;
     nuwa_model_vae_info(m, &v);
-    printf("model:              %s\n", path);
+    printf("%-22s%s\n", "model:", path);
     printf("VQGAN tokenizer:\n");
-    printf("  image_size:       %d\n", v.image_size);
-    printf("  channels:         %d\n", v.channels);
-    printf("  dim:              %d\n", v.dim);
-    printf("  num_layers:       %d\n", v.num_layers);
-    printf("  layer_mults:      ");
+    printf("  %-20s%d\n", "image_size:", v.image_size);
+    printf("  %-20s%d\n", "channels:", v.channels);
+    printf("  %-20s%d\n", "dim:", v.dim);
+    printf("  %-20s%d\n", "num_layers:", v.num_layers);
+    printf("  %-20s", "layer_mults:");
     for (int i = 0; i < v.num_layers; i++)
         printf("%s%d", i ? "," : "", v.layer_mults[i]);
-    printf("\n  num_resnet_blocks:");
+    printf("\n  %-20s", "num_resnet_blocks:");
     for (int i = 0; i < v.num_layers; i++)
-        printf("%s%d", i ? "," : " ", v.num_resnet_blocks[i]);
-    printf("\n  use_attn:         ");
+        printf("%s%d", i ? "," : "", v.num_resnet_blocks[i]);
+    printf("\n  %-20s", "use_attn:");
     for (int i = 0; i < v.num_layers; i++)
         printf("%s%s", i ? "," : "", v.use_attn[i] ? "yes" : "no");
-    printf("\n  attn:             %d heads x %d\n", v.attn_heads, v.attn_dim_head);
-    printf("  resnet_groups:    %d\n", v.resnet_groups);
-    printf("  first_conv_kernel:%d\n", v.first_conv_kernel_size);
-    printf("  codebook:         %d codes x %d (%s)%s\n", v.codebook_size, v.codebook_dim,
+    printf("\n  %-20s%d heads x %d\n", "attention:", v.attn_heads, v.attn_dim_head);
+    printf("  %-20s%d\n", "resnet_groups:", v.resnet_groups);
+    printf("  %-20s%d\n", "first_conv_kernel:", v.first_conv_kernel_size);
+    printf("  %-20s%d codes x %d (%s)%s\n", "codebook:", v.codebook_size, v.codebook_dim,
            v.use_cosine_sim ? "cosine" : "euclidean",
            v.codebook_dim != v.feature_dim ? ", with projections" : "");
-    printf("  tokens per frame: %d (%dx%d)\n", v.tokens_per_frame, v.fmap_size, v.fmap_size);
+    printf("  %-20s%d (%dx%d)\n", "tokens per frame:", v.tokens_per_frame, v.fmap_size, v.fmap_size);
     const int n = nuwa_model_tensor_count(m);
     uint64_t bytes = 0;
     printf("tensors: %d\n", n);
