@@ -94,6 +94,36 @@ typedef struct NwOps {
     void (*vq_assign)(const NwCtx *ctx, float *x, int cd, int n, const float *codebook, int K,
                       const float *code_sqnorm, int cosine, int32_t *idx, float *margin);
     size_t (*vq_assign_scratch)(int cd, int n, int K, int n_threads);
+
+    /* ---- transformer (rows = tokens, row-major (n, d)) ---- */
+
+    /* y = LayerNorm(x) * g + b per row (biased variance, eps inside the sqrt); with `stable`,
+     * each row is first divided by its signed maximum (StableLayerNorm, MODEL.md B14).
+     * y may equal x. */
+    void (*layer_norm)(const NwCtx *ctx, const float *x, float *y, int n, int d, const float *g,
+                       const float *b, float eps, int stable);
+
+    /* a (n, f) = u[:, :f] * gelu(u[:, f:]) with the exact erf gelu; u (n, 2f). */
+    void (*geglu)(const NwCtx *ctx, const float *u, float *a, int n, int f);
+
+    /* Attention with a learned null key/value in front of the keys (MODEL.md §2.2):
+     * q (n, h*dh) row stride ldq; k, v (m, h*dh) strides ldk, ldv; null_k, null_v (h, dh);
+     * keep (m) 1 = attend, 0 = masked, NULL = all; s = scale * q.k, softmax over 1 + m keys,
+     * talking heads th (h, h) mixing the probabilities across heads, out (n, h*dh) stride ldo. */
+    void (*attn_null)(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                      const float *v, int ldv, int n, int m, int heads, int dh,
+                      const float *null_k, const float *null_v, const uint8_t *keep,
+                      const float *th, float scale, float *out, int ldo);
+    size_t (*attn_null_scratch)(int n, int m, int heads, int n_threads);
+
+    /* Gathered sparse attention (3DNA): query row i attends key 0 = (kbos, vbos) and keys
+     * idx[i*nk + j] (rows of k/v, strides ldk/ldv; -1 = masked). s = scale * q.k (+ bias[j*h + hd]
+     * for j >= 1 when bias != NULL; the bos key gets no bias), softmax over 1 + nk keys,
+     * talking heads th (h, h), out (n, h*dh) stride ldo. */
+    void (*attn_gather)(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                        const float *v, int ldv, const float *kbos, const float *vbos,
+                        const int32_t *idx, int n, int nk, int heads, int dh, const float *bias,
+                        const float *th, float scale, float *out, int ldo);
 } NwOps;
 
 void nw_ops_init_ref(NwOps *ops);

@@ -711,6 +711,190 @@ static void FN(vq_assign)(const NwCtx *ctx, float *x, int cd, int n, const float
     }
 }
 
+
+/* ---- transformer ops ------------------------------------------------------------------ */
+
+static void FN(layer_norm)(const NwCtx *ctx, const float *x, float *y, int n, int d, const float *g,
+                           const float *b, float eps, int stable)
+{
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 8)
+    for (int i = 0; i < n; i++) {
+        const float *xr = x + (size_t)i * d;
+        float *yr = y + (size_t)i * d;
+        float inv = 1.f;
+        if (stable) {
+            float mx = -FLT_MAX;
+            for (int j = 0; j < d; j++)
+                mx = mx > xr[j] ? mx : xr[j];
+            inv = 1.f / mx;
+        }
+        /* statistics of x/max: scale the float sums instead of the row */
+        const double mean = sum_f(xr, d) * inv / d;
+        const float mx_mean = (float)(mean / inv);
+        const double var = sumsq_f(xr, d, mx_mean) * inv * inv / d;
+        const float rstd = (float)(1.0 / sqrt(var + eps));
+        const float fm = (float)mean;
+        if (stable) {
+            for (int j = 0; j < d; j++)
+                yr[j] = (xr[j] / (1.f / inv) - fm) * rstd * g[j] + b[j];
+        } else {
+            for (int j = 0; j < d; j++)
+                yr[j] = (xr[j] - fm) * rstd * g[j] + b[j];
+        }
+    }
+}
+
+static void FN(geglu)(const NwCtx *ctx, const float *u, float *a, int n, int f)
+{
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (n > 8)
+    for (int i = 0; i < n; i++) {
+        const float *ur = u + (size_t)i * 2 * f;
+        float *ar = a + (size_t)i * f;
+        for (int j = 0; j < f; j++) {
+            const float gt = ur[f + j];
+            ar[j] = ur[j] * (0.5f * gt * (1.f + erff(gt * 0.70710678118654752f)));
+        }
+    }
+}
+
+static inline float dotf(const float *a, const float *b, int n)
+{
+    float acc[8] = {0};
+    int c = 0;
+    for (; c + 8 <= n; c += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] += a[c + l] * b[c + l];
+    float s = 0.f;
+    for (; c < n; c++)
+        s += a[c] * b[c];
+    for (int l = 0; l < 8; l++)
+        s += acc[l];
+    return s;
+}
+
+/* Softmax per head row (heads x nt, stride nt) then talking heads into pt. */
+static void softmax_talk_f(float *p, float *pt, int heads, int nt, const float *th)
+{
+    for (int hd = 0; hd < heads; hd++) {
+        float *r = p + (size_t)hd * nt;
+        float mx = -FLT_MAX;
+        for (int j = 0; j < nt; j++)
+            mx = mx > r[j] ? mx : r[j];
+        for (int j = 0; j < nt; j++)
+            r[j] = expf(r[j] - mx);
+        const float inv = (float)(1.0 / sum_f(r, nt));
+        for (int j = 0; j < nt; j++)
+            r[j] *= inv;
+    }
+    for (int hd = 0; hd < heads; hd++) {
+        float *o = pt + (size_t)hd * nt;
+        for (int j = 0; j < nt; j++)
+            o[j] = 0.f;
+        for (int g2 = 0; g2 < heads; g2++) {
+            const float w = th[hd * heads + g2];
+            const float *r = p + (size_t)g2 * nt;
+            for (int j = 0; j < nt; j++)
+                o[j] += w * r[j];
+        }
+    }
+}
+
+static size_t FN(attn_null_scratch)(int n, int m, int heads, int n_threads)
+{
+    (void)n;
+    return (size_t)n_threads * 2 * heads * (m + 1);
+}
+
+static void FN(attn_null)(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                          const float *v, int ldv, int n, int m, int heads, int dh,
+                          const float *null_k, const float *null_v, const uint8_t *keep,
+                          const float *th, float scale, float *out, int ldo)
+{
+    const int nt = m + 1;
+#pragma omp parallel num_threads(ctx->n_threads) if (n > 4)
+    {
+        float *p = ctx->scratch + (size_t)omp_get_thread_num() * 2 * heads * nt;
+        float *pt = p + (size_t)heads * nt;
+        float qs[1024];
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            for (int hd = 0; hd < heads; hd++) {
+                const float *qi = q + (size_t)i * ldq + hd * dh;
+                float *pr = p + (size_t)hd * nt;
+                for (int c = 0; c < dh; c++) /* dh <= 1024 (checked at load) */
+                    qs[c] = qi[c] * scale;
+                pr[0] = dotf(qs, null_k + hd * dh, dh);
+                for (int j = 1; j < nt; j++)
+                    pr[j] = (keep && !keep[j - 1]) ? -FLT_MAX : dotf(qs, k + (size_t)(j - 1) * ldk + hd * dh, dh);
+            }
+            softmax_talk_f(p, pt, heads, nt, th);
+            for (int hd = 0; hd < heads; hd++) {
+                float *o = out + (size_t)i * ldo + hd * dh;
+                const float *pr = pt + (size_t)hd * nt;
+                for (int c = 0; c < dh; c++)
+                    o[c] = pr[0] * null_v[hd * dh + c];
+                for (int j = 1; j < nt; j++) {
+                    const float w = pr[j];
+                    if (w == 0.f)
+                        continue;
+                    const float *vr = v + (size_t)(j - 1) * ldv + hd * dh;
+                    for (int c = 0; c < dh; c++)
+                        o[c] += w * vr[c];
+                }
+            }
+        }
+    }
+}
+
+static void FN(attn_gather)(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                            const float *v, int ldv, const float *kbos, const float *vbos,
+                            const int32_t *idx, int n, int nk, int heads, int dh, const float *bias,
+                            const float *th, float scale, float *out, int ldo)
+{
+    const int nt = nk + 1;
+#pragma omp parallel num_threads(ctx->n_threads) if (n > 4)
+    {
+        float p[2 * 64 * 256], qs[1024]; /* heads * nt <= 16384 (checked at load) */
+        float *pt = p + 64 * 256;
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            const int32_t *ix = idx + (size_t)i * nk;
+            for (int hd = 0; hd < heads; hd++) {
+                const float *qi = q + (size_t)i * ldq + hd * dh;
+                float *pr = p + (size_t)hd * nt;
+                for (int c = 0; c < dh; c++)
+                    qs[c] = qi[c] * scale;
+                pr[0] = dotf(qs, kbos + hd * dh, dh);
+                for (int j = 1; j < nt; j++) {
+                    if (ix[j - 1] < 0) {
+                        pr[j] = -FLT_MAX;
+                        continue;
+                    }
+                    float sj = dotf(qs, k + (size_t)ix[j - 1] * ldk + hd * dh, dh);
+                    if (bias)
+                        sj += bias[(size_t)(j - 1) * heads + hd];
+                    pr[j] = sj;
+                }
+            }
+            softmax_talk_f(p, pt, heads, nt, th);
+            for (int hd = 0; hd < heads; hd++) {
+                float *o = out + (size_t)i * ldo + hd * dh;
+                const float *pr = pt + (size_t)hd * nt;
+                for (int c = 0; c < dh; c++)
+                    o[c] = pr[0] * vbos[hd * dh + c];
+                for (int j = 1; j < nt; j++) {
+                    if (ix[j - 1] < 0)
+                        continue;
+                    const float w = pr[j];
+                    const float *vr = v + (size_t)ix[j - 1] * ldv + hd * dh;
+                    for (int c = 0; c < dh; c++)
+                        o[c] += w * vr[c];
+                }
+            }
+        }
+    }
+}
+
 void FN(nw_ops_fill_cpu)(NwOps *o);
 void FN(nw_ops_fill_cpu)(NwOps *o)
 {
@@ -727,4 +911,9 @@ void FN(nw_ops_fill_cpu)(NwOps *o)
     o->vqgan_attn_scratch = FN(vqgan_attn_scratch);
     o->vq_assign = FN(vq_assign);
     o->vq_assign_scratch = FN(vq_assign_scratch);
+    o->layer_norm = FN(layer_norm);
+    o->geglu = FN(geglu);
+    o->attn_null = FN(attn_null);
+    o->attn_null_scratch = FN(attn_null_scratch);
+    o->attn_gather = FN(attn_gather);
 }

@@ -18,4 +18,9 @@ void nw_ops_init_ref(NwOps *o)
     o->vqgan_attn_scratch = nw_vqgan_attn_scratch_ref;
     o->vq_assign = nw_vq_assign_ref;
     o->vq_assign_scratch = nw_vq_assign_scratch_ref;
+    o->layer_norm = nw_layer_norm_ref;
+    o->geglu = nw_geglu_ref;
+    o->attn_null = nw_attn_null_ref;
+    o->attn_null_scratch = nw_attn_null_scratch_ref;
+    o->attn_gather = nw_attn_gather_ref;
 }

@@ -24,4 +24,17 @@ void nw_vq_assign_ref(const NwCtx *ctx, float *x, int cd, int n, const float *co
                       const float *code_sqnorm, int cosine, int32_t *idx, float *margin);
 size_t nw_vq_assign_scratch_ref(int cd, int n, int K, int n_threads);
 
+void nw_layer_norm_ref(const NwCtx *ctx, const float *x, float *y, int n, int d, const float *g,
+                       const float *b, float eps, int stable);
+void nw_geglu_ref(const NwCtx *ctx, const float *u, float *a, int n, int f);
+void nw_attn_null_ref(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                      const float *v, int ldv, int n, int m, int heads, int dh,
+                      const float *null_k, const float *null_v, const uint8_t *keep,
+                      const float *th, float scale, float *out, int ldo);
+size_t nw_attn_null_scratch_ref(int n, int m, int heads, int n_threads);
+void nw_attn_gather_ref(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk,
+                        const float *v, int ldv, const float *kbos, const float *vbos,
+                        const int32_t *idx, int n, int nk, int heads, int dh, const float *bias,
+                        const float *th, float scale, float *out, int ldo);
+
 #endif

@@ -109,6 +109,17 @@ static void gen_tensor(void *opaque, const char *name, int n_dims, const int64_t
                 for (size_t c = 0; c < cd; c++)
                     x[k * cd + c] /= (float)sqrt(s);
             }
+    } else if (strstr(name, "inv_freq")) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(1.0 / pow(10000.0, (double)(2 * i) / (double)(2 * n)));
+    } else if (strstr(name, "talking_heads")) {
+        const size_t h = (size_t)shape[0];
+        fill_normal(&g->rng, x, n, 0.3f);
+        for (size_t i = 0; i < h; i++)
+            x[i * h + i] += 1.f;
+    } else if (strstr(name, "null_") || strstr(name, "video_bos") || strstr(name, "embed.weight") ||
+               strstr(name, "axial")) {
+        fill_normal(&g->rng, x, n, strstr(name, "axial") ? 0.5f : 1.f);
     } else if (strstr(name, ".scale")) {
         for (size_t i = 0; i < n; i++)
             x[i] = logf(4.f) + 0.1f * trng_normal(&g->rng);
@@ -149,6 +160,21 @@ int vae_random_gguf_edit(const NwVae *hp, uint64_t seed, int dtype, TWriterEdit 
     if (!g.w)
         return -1;
     if (nw_vae_write_hparams(hp, g.w) == 0 && nw_vae_describe(hp, gen_tensor, &g) == 0 && !g.err)
+        r = nw_gguf_writer_to_buffer(g.w, buf, size);
+    nw_gguf_writer_free(&g.w);
+    return r < 0 ? -1 : 0;
+}
+
+int nuwa_random_gguf(const NwVae *vhp, const NwNuwa *nhp, uint64_t seed, uint8_t **buf, size_t *size)
+{
+    Gen g = {{seed}, nw_gguf_writer_new(), NW_TYPE_F32, vhp->use_cosine_sim, 0, NULL, NULL};
+    int r = -1;
+    if (!g.w)
+        return -1;
+    const int fmap = vhp->image_size >> vhp->num_layers;
+    if (nw_vae_write_hparams(vhp, g.w) == 0 && nw_nuwa_write_hparams(nhp, g.w) == 0 &&
+        nw_vae_describe(vhp, gen_tensor, &g) == 0 &&
+        nw_nuwa_describe(nhp, fmap, vhp->codebook_size, gen_tensor, &g) == 0 && !g.err)
         r = nw_gguf_writer_to_buffer(g.w, buf, size);
     nw_gguf_writer_free(&g.w);
     return r < 0 ? -1 : 0;

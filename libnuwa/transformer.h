@@ -1,0 +1,131 @@
+/*
+ * transformer.h — the NUWA transformer (MODEL.md §2–§4): text encoder, causal 3DNA video decoder
+ * and logits head, written as calls through NwOps.
+ *
+ * The decoder runs on blocks of consecutive rows with per-layer state (NwDecState): the full
+ * forward is one block, prefill a few blocks, incremental decoding a block of one row. The state
+ * of a layer holds what later rows can read (MODEL.md §4): the last `fmap` prenormed rows of each
+ * shifted sublayer, the 3DNA keys/values of the last H_i + block tokens (a ring), and k/v of the
+ * bos row; the cross-attention keys/values of the text are computed once per stream.
+ */
+#ifndef NW_TRANSFORMER_H
+#define NW_TRANSFORMER_H
+
+#include <stdint.h>
+
+#include "gguf.h"
+#include "internal.h"
+#include "ops.h"
+
+typedef struct NwSandwich {
+    const float *pre_g, *pre_b, *post_g, *post_b;
+} NwSandwich;
+
+typedef struct NwAttnW {
+    const float *q, *kv, *out, *out_b; /* to_q (inner,d), to_kv (2inner,d), to_out (d,inner) */
+    const float *null_k, *null_v;      /* (h,dh), dense attention only */
+    const float *th;                   /* talking heads (h,h) */
+    float *rel_bias;                   /* 3DNA with rel-pos bias: (K, h), precomputed; else NULL */
+} NwAttnW;
+
+typedef struct NwFFW {
+    const float *w0, *w3;              /* net.0 (2f,d), net.3 (d,f) */
+} NwFFW;
+
+typedef struct NwEncLayer {
+    NwSandwich sn_attn, sn_ff;
+    NwAttnW attn;
+    NwFFW ff;
+} NwEncLayer;
+
+typedef struct NwDecLayer {
+    NwSandwich sn_attn, sn_cross, sn_ff, sn_ff2;
+    NwAttnW attn, cross;
+    NwFFW ff, ff2;                     /* ff2: reversible decoders only */
+    int dil;
+    int horizon;                       /* tokens back the 3DNA window reaches */
+} NwDecLayer;
+
+typedef struct NwNuwa {
+    int dim, max_frames, text_vocab, text_len, enc_depth, enc_heads, enc_dh, rotary, enc_rev;
+    int dec_depth, dec_heads, dec_dh, dec_rev, shift, kernel[3], n_dil, dil[16], rel_bias;
+    int fmap, T, V, ff_inner, rot_dim;
+
+    const float *text_emb, *text_abs_pos, *video_bos, *image_emb, *to_logits;
+    float *inv_freq;                   /* (rot_dim/2), recomputed like the reference */
+    float *pos;                        /* (F*T, d) axial positional embedding, summed */
+    const float *text_norm_g, *text_norm_b, *video_norm_g, *video_norm_b;
+    NwEncLayer *enc;
+    NwDecLayer *dec;
+    float *blob;
+} NwNuwa;
+
+/** Reads the `nuwa.*` hyperparameters and transformer tensors. Returns 0,
+ * NUWA_ERR_UNSUPPORTED when the file has no transformer (no `nuwa.dim`), or
+ * NUWA_ERR_BAD_MODEL / NUWA_ERR_NOMEM with a logged reason. fmap and V come from the VQGAN. */
+int nw_nuwa_load(NwNuwa *m, const NwGguf *g, int fmap, int codebook_size, const NwLog *log);
+void nw_nuwa_free(NwNuwa *m);
+
+/** Tensor reporter (name, PyTorch shape) for writers and random test models. */
+typedef void (*NwTensorFn)(void *opaque, const char *name, int n_dims, const int64_t *shape);
+/** Reports every tensor a model with the hyperparameters of `hp` must contain. */
+int nw_nuwa_describe(const NwNuwa *hp, int fmap, int codebook_size, NwTensorFn fn, void *opaque);
+/** Writes the nuwa.* hyperparameters of `m`. */
+int nw_nuwa_write_hparams(const NwNuwa *m, NwGgufWriter *w);
+
+/* ---- working memory --------------------------------------------------------------------- */
+
+/** Per-stream text context: encoder output and per-layer cross keys/values. */
+typedef struct NwTextCtx {
+    int n;                 /* text length */
+    float *embeds;         /* (n, d) */
+    uint8_t *keep;         /* (n) 1 = real token */
+    uint8_t *keep_none;    /* (n) all 0: unconditional pass */
+    float *kv;             /* per decoder layer (n, 2inner) */
+} NwTextCtx;
+
+/** Decoder state of one stream (one pass: conditional or unconditional). */
+typedef struct NwDecState {
+    int rows;              /* rows consumed so far (row 0 = bos) */
+    int shift_cap;         /* rows kept in each shift ring */
+    int kv_cap;            /* tokens kept in each 3DNA ring */
+    float *shift;          /* per layer, per shifted sublayer (up to 3): (shift_cap, d) */
+    float *kv;             /* per layer: (kv_cap, 2inner) */
+    float *kv_bos;         /* per layer: (2inner) */
+} NwDecState;
+
+/** Scratch for running blocks of up to `max_rows` rows. */
+typedef struct NwTfWork {
+    int max_rows;
+    float *x1, *x2, *n1, *t1, *t2, *t3, *u, *y; /* rows x d / inner / 2ff */
+    int32_t *idx;
+    float *scratch;
+    size_t scratch_len;
+} NwTfWork;
+
+int nw_tf_work_alloc(NwTfWork *w, const NwNuwa *m, const NwOps *ops, int max_rows, int n_threads);
+void nw_tf_work_free(NwTfWork *w);
+
+int nw_text_ctx_alloc(NwTextCtx *t, const NwNuwa *m);
+void nw_text_ctx_free(NwTextCtx *t);
+int nw_dec_state_alloc(NwDecState *s, const NwNuwa *m, int max_block);
+void nw_dec_state_free(NwDecState *s);
+void nw_dec_state_reset(NwDecState *s);
+
+/** Runs the text encoder on `text` (text_len ids; 0 = padding) and fills `t` (embeds, masks,
+ * per-layer cross K/V). `layer_out` (may be NULL) receives (enc_depth, n, d) residual streams
+ * after each layer (reversible: x1 + x2). */
+void nw_text_encode(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const int32_t *text,
+                    NwTextCtx *t, float *layer_out);
+
+/** Feeds `n` decoder input rows (n, d) — the rows numbered s->rows … s->rows + n − 1 of the
+ * window (row 0 = bos) — through the decoder, updating the state; writes the final StableLN
+ * rows to `out` (n, d) (may be NULL) and logits (n, V) (may be NULL). `uncond`: cross-attend to
+ * the null key only. n <= the block size the state was made for. */
+int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
+               int uncond, NwDecState *s, const float *in, int n, float *out, float *logits);
+
+/** Decoder input row for token `tok` at window position `pos` (0-based token index). */
+void nw_dec_input_row(const NwNuwa *m, int tok, int pos, float *row);
+
+#endif
