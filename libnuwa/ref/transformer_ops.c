@@ -117,11 +117,8 @@ void nw_attn_gather_ref(const NwCtx *ctx, const float *q, int ldq, const float *
                         const float *th, float scale, float *out, int ldo)
 {
     const int nt = nk + 1;
-    float *p = malloc(sizeof(float) * 2 * heads * nt), *pt;
+    float p[2 * 64 * 256], *pt = p + (size_t)heads * nt; /* heads * nt <= 16384 (checked at load) */
     (void)ctx;
-    if (!p)
-        return;
-    pt = p + (size_t)heads * nt;
     for (int i = 0; i < n; i++) {
         const int32_t *ix = idx + (size_t)i * nk;
         for (int hd = 0; hd < heads; hd++) {
@@ -154,5 +151,4 @@ void nw_attn_gather_ref(const NwCtx *ctx, const float *q, int ldq, const float *
                 out[(size_t)i * ldo + hd * dh + c] = (float)acc;
             }
     }
-    free(p);
 }

@@ -413,3 +413,168 @@ Test(ops, vq_assign)
         free(igot);
     }
 }
+
+/* ---- transformer ops ---- */
+
+Test(ops, layer_norm_rows)
+{
+    Variant v[2];
+    const int nv = variants(v);
+    TRng r = {21};
+    const int shapes[][2] = {{1, 1}, {1, 4}, {7, 33}, {65, 512}, {3, 1000}};
+    for (size_t si = 0; si < 5; si++) {
+        const int n = shapes[si][0], d = shapes[si][1];
+        float *x = falloc((size_t)n * d), *ref = falloc((size_t)n * d), *got = falloc((size_t)n * d);
+        float *g = falloc(d), *b = falloc(d);
+        fill_normal(&r, x, (size_t)n * d, 2.f);
+        for (int i = 0; i < n; i++)
+            x[(size_t)i * d] = 3.f + (float)i; /* a clearly positive row max for StableLayerNorm */
+        fill_normal(&r, g, d, 1.f);
+        fill_normal(&r, b, d, 1.f);
+        for (int stable = 0; stable < 2; stable++) {
+            NwCtx rc = {1, NULL, 0};
+            nw_layer_norm_ref(&rc, x, ref, n, d, g, b, 1e-5f, stable);
+            for (int vi = 0; vi < nv; vi++) {
+                if (!v[vi].ok)
+                    continue;
+                NwCtx cc = {2, NULL, 0};
+                memcpy(got, x, sizeof(float) * n * d);
+                v[vi].ops.layer_norm(&cc, got, got, n, d, g, b, 1e-5f, stable); /* in place */
+                char what[96];
+                snprintf(what, sizeof(what), "%s layer_norm n%d d%d stable%d", v[vi].name, n, d, stable);
+                TCmp cm = compare_f32(what, got, ref, (size_t)n * d, TOL_NORM_ABS, TOL_NORM_REL);
+                cr_expect_eq(cm.n_bad, 0, "%s: %zu off, max err %.3g", what, cm.n_bad, cm.max_err);
+            }
+        }
+        nw_free(x);
+        nw_free(ref);
+        nw_free(got);
+        nw_free(g);
+        nw_free(b);
+    }
+}
+
+Test(ops, geglu)
+{
+    Variant v[2];
+    const int nv = variants(v);
+    TRng r = {22};
+    const int shapes[][2] = {{1, 1}, {3, 85}, {64, 1365}};
+    for (size_t si = 0; si < 3; si++) {
+        const int n = shapes[si][0], f = shapes[si][1];
+        float *u = falloc((size_t)n * 2 * f), *ref = falloc((size_t)n * f), *got = falloc((size_t)n * f);
+        fill_normal(&r, u, (size_t)n * 2 * f, 3.f);
+        NwCtx rc = {1, NULL, 0};
+        nw_geglu_ref(&rc, u, ref, n, f);
+        for (int vi = 0; vi < nv; vi++) {
+            if (!v[vi].ok)
+                continue;
+            NwCtx cc = {2, NULL, 0};
+            v[vi].ops.geglu(&cc, u, got, n, f);
+            char what[64];
+            snprintf(what, sizeof(what), "%s geglu n%d f%d", v[vi].name, n, f);
+            TCmp cm = compare_f32(what, got, ref, (size_t)n * f, 1e-6, 1e-5);
+            cr_expect_eq(cm.n_bad, 0, "%s: %zu off, max err %.3g", what, cm.n_bad, cm.max_err);
+        }
+        nw_free(u);
+        nw_free(ref);
+        nw_free(got);
+    }
+}
+
+Test(ops, attn_null)
+{
+    Variant v[2];
+    const int nv = variants(v);
+    TRng r = {23};
+    /* n, m, heads, dh */
+    const int shapes[][4] = {{1, 1, 1, 1}, {7, 7, 2, 16}, {33, 5, 3, 8}, {20, 64, 8, 64}};
+    for (size_t si = 0; si < 4; si++) {
+        const int n = shapes[si][0], m = shapes[si][1], h = shapes[si][2], dh = shapes[si][3];
+        const int inner = h * dh, ldq = inner + 3, ldk = 2 * inner + 1;
+        float *q = falloc((size_t)n * ldq), *kv = falloc((size_t)m * ldk), *nk = falloc(inner), *nvv = falloc(inner);
+        float *th = falloc((size_t)h * h), *ref = falloc((size_t)n * inner), *got = falloc((size_t)n * inner);
+        uint8_t *keep = malloc(m);
+        fill_normal(&r, q, (size_t)n * ldq, 1.f);
+        fill_normal(&r, kv, (size_t)m * ldk, 1.f);
+        fill_normal(&r, nk, inner, 1.f);
+        fill_normal(&r, nvv, inner, 1.f);
+        fill_normal(&r, th, (size_t)h * h, 0.5f);
+        for (int j = 0; j < m; j++)
+            keep[j] = (j % 3) != 2;
+        for (int masked = 0; masked < 3; masked++) {
+            const uint8_t *kp = masked == 0 ? NULL : keep;
+            if (masked == 2)
+                memset(keep, 0, m); /* unconditional: only the null key */
+            NwCtx rc = make_ctx(nw_attn_null_scratch_ref(n, m, h, 1), 1);
+            nw_attn_null_ref(&rc, q, ldq, kv, ldk, kv + inner, ldk, n, m, h, dh, nk, nvv, kp, th, 0.25f, ref, inner);
+            nw_free(rc.scratch);
+            for (int vi = 0; vi < nv; vi++) {
+                if (!v[vi].ok)
+                    continue;
+                NwCtx cc = make_ctx(v[vi].ops.attn_null_scratch(n, m, h, 2), 2);
+                v[vi].ops.attn_null(&cc, q, ldq, kv, ldk, kv + inner, ldk, n, m, h, dh, nk, nvv, kp, th, 0.25f,
+                                    got, inner);
+                char what[96];
+                snprintf(what, sizeof(what), "%s attn_null n%d m%d h%d dh%d mask%d", v[vi].name, n, m, h, dh, masked);
+                check_rel_max(what, got, ref, (size_t)n * inner, TOL_ATTN_REL_MAX);
+                nw_free(cc.scratch);
+            }
+        }
+        nw_free(q);
+        nw_free(kv);
+        nw_free(nk);
+        nw_free(nvv);
+        nw_free(th);
+        nw_free(ref);
+        nw_free(got);
+        free(keep);
+    }
+}
+
+Test(ops, attn_gather)
+{
+    Variant v[2];
+    const int nv = variants(v);
+    TRng r = {24};
+    /* n queries, nk keys per query, rows of k/v, heads, dh */
+    const int shapes[][5] = {{1, 1, 1, 1, 1}, {9, 27, 40, 2, 16}, {16, 45, 100, 4, 8}, {3, 125, 300, 8, 64}};
+    for (size_t si = 0; si < 4; si++) {
+        const int n = shapes[si][0], nk = shapes[si][1], rows = shapes[si][2], h = shapes[si][3], dh = shapes[si][4];
+        const int inner = h * dh, ld = 2 * inner;
+        float *q = falloc((size_t)n * inner), *kv = falloc((size_t)rows * ld), *bos = falloc(2 * inner);
+        float *bias = falloc((size_t)nk * h), *th = falloc((size_t)h * h);
+        float *ref = falloc((size_t)n * inner), *got = falloc((size_t)n * inner);
+        int32_t *idx = malloc(sizeof(int32_t) * n * nk);
+        fill_normal(&r, q, (size_t)n * inner, 1.f);
+        fill_normal(&r, kv, (size_t)rows * ld, 1.f);
+        fill_normal(&r, bos, 2 * inner, 1.f);
+        fill_normal(&r, bias, (size_t)nk * h, 1.f);
+        fill_normal(&r, th, (size_t)h * h, 0.5f);
+        for (int i = 0; i < n * nk; i++)
+            idx[i] = (trng_next(&r) % 4 == 0) ? -1 : (int32_t)(trng_next(&r) % rows);
+        for (int wb = 0; wb < 2; wb++) {
+            NwCtx rc = {1, NULL, 0};
+            nw_attn_gather_ref(&rc, q, inner, kv, ld, kv + inner, ld, bos, bos + inner, idx, n, nk, h, dh,
+                               wb ? bias : NULL, th, 0.3f, ref, inner);
+            for (int vi = 0; vi < nv; vi++) {
+                if (!v[vi].ok)
+                    continue;
+                NwCtx cc = {2, NULL, 0};
+                v[vi].ops.attn_gather(&cc, q, inner, kv, ld, kv + inner, ld, bos, bos + inner, idx, n, nk, h, dh,
+                                      wb ? bias : NULL, th, 0.3f, got, inner);
+                char what[96];
+                snprintf(what, sizeof(what), "%s attn_gather n%d nk%d h%d dh%d bias%d", v[vi].name, n, nk, h, dh, wb);
+                check_rel_max(what, got, ref, (size_t)n * inner, TOL_ATTN_REL_MAX);
+            }
+        }
+        nw_free(q);
+        nw_free(kv);
+        nw_free(bos);
+        nw_free(bias);
+        nw_free(th);
+        nw_free(ref);
+        nw_free(got);
+        free(idx);
+    }
+}
