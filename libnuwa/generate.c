@@ -1,0 +1,243 @@
+/*
+ * generate.c — see generate.h.
+ *
+ * State machine: the decoder states hold the rows [bos, tokens win_start .. win_start+rows-2].
+ * To predict token L the window start s(L) is computed; if it moved, both passes are reset
+ * (positions restart at 0, so every hidden state changes — MODEL.md §4 "Window slide"); then
+ * the missing rows are fed in blocks and the last row's logits are kept. With a fixed window
+ * this costs one row per new token.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "generate.h"
+
+int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_threads)
+{
+    int r;
+    memset(g, 0, sizeof(*g));
+    g->m = m;
+    g->block = block < 1 ? 1 : block;
+    g->hist_cap = (m->max_frames + 2) * m->T + g->block;
+    g->win_start = -1;
+    if ((r = nw_tf_work_alloc(&g->work, m, ops, g->block, n_threads)) < 0 ||
+        (r = nw_text_ctx_alloc(&g->text, m)) < 0 || (r = nw_dec_state_alloc(&g->cond, m, g->block)) < 0 ||
+        (r = nw_dec_state_alloc(&g->uncond, m, g->block)) < 0)
+        goto fail;
+    g->hist = nw_alloc(sizeof(int32_t) * g->hist_cap);
+    g->rows = nw_alloc(sizeof(float) * g->block * m->dim);
+    g->outs = nw_alloc(sizeof(float) * g->block * m->dim);
+    g->lc = nw_alloc(sizeof(float) * g->block * m->V);
+    g->lu = nw_alloc(sizeof(float) * g->block * m->V);
+    g->logits = nw_alloc(sizeof(float) * m->V);
+    if (!g->hist || !g->rows || !g->outs || !g->lc || !g->lu || !g->logits) {
+        r = NUWA_ERR_NOMEM;
+        goto fail;
+    }
+    return 0;
+fail:
+    nw_gen_free(g);
+    return r;
+}
+
+void nw_gen_free(NwGen *g)
+{
+    nw_tf_work_free(&g->work);
+    nw_text_ctx_free(&g->text);
+    nw_dec_state_free(&g->cond);
+    nw_dec_state_free(&g->uncond);
+    nw_free(g->hist);
+    nw_free(g->rows);
+    nw_free(g->outs);
+    nw_free(g->lc);
+    nw_free(g->lu);
+    nw_free(g->logits);
+    memset(g, 0, sizeof(*g));
+}
+
+void nw_gen_start(NwGen *g, const NwOps *ops, NwCtx *ctx, const int32_t *text, const NwGenOpts *o)
+{
+    g->o = *o;
+    nw_text_encode(g->m, ops, ctx, &g->work, text, &g->text, NULL);
+    g->hist_len = 0;
+    g->hist_base = 0;
+    g->win_start = -1;
+    nw_dec_state_reset(&g->cond);
+    nw_dec_state_reset(&g->uncond);
+}
+
+int64_t nw_gen_count(const NwGen *g)
+{
+    return g->hist_base + g->hist_len;
+}
+
+int nw_gen_push(NwGen *g, const int32_t *tok, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (tok[i] < 0 || tok[i] >= g->m->V)
+            return NUWA_ERR_INVAL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (g->hist_len == g->hist_cap) {
+            /* keep what any future window can still need: the last (F+1) frames */
+            const int keep = (g->m->max_frames + 1) * g->m->T;
+            const int drop = g->hist_len - keep;
+            memmove(g->hist, g->hist + drop, sizeof(int32_t) * keep);
+            g->hist_len = keep;
+            g->hist_base += drop;
+        }
+        g->hist[g->hist_len++] = tok[i];
+    }
+    return 0;
+}
+
+int64_t nw_gen_window_start(const NwNuwa *m, int64_t L, int ref_window)
+{
+    const int64_t T = m->T, F = m->max_frames;
+    if (ref_window) {
+        if (L <= F * T)
+            return 0;
+        const int64_t rem = L % T;
+        const int64_t lookback = (F - (rem != 0)) * T + rem;
+        return L - lookback;
+    }
+    if (L < F * T)
+        return 0;
+    return T * (L / T - F + 1);
+}
+
+int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
+{
+    const NwNuwa *m = g->m;
+    const int d = m->dim, V = m->V;
+    const int64_t L = nw_gen_count(g);
+    const int64_t s = nw_gen_window_start(m, L, g->o.ref_window);
+    const int guide = g->o.cond_scale != 1.f;
+    int r;
+    if (s < g->hist_base)
+        return NUWA_ERR_INVAL; /* cannot happen: the history keeps F+1 frames */
+    if (s != g->win_start) {
+        nw_dec_state_reset(&g->cond);
+        nw_dec_state_reset(&g->uncond);
+        g->win_start = s;
+    }
+    /* rows needed: bos + tokens [s, L) -> 1 + L - s rows */
+    const int64_t need = 1 + L - s;
+    if (g->cond.rows == need && g->cond.rows > 0)
+        goto combine; /* logits of the last row are still in lc/lu[last] */
+    while (g->cond.rows < need) {
+        const int p0 = g->cond.rows;
+        const int n = (int)NW_MIN((int64_t)g->block, need - p0);
+        for (int i = 0; i < n; i++) {
+            const int p = p0 + i;
+            if (p == 0)
+                memcpy(g->rows, m->video_bos, sizeof(float) * d);
+            else
+                nw_dec_input_row(m, g->hist[s + p - 1 - g->hist_base], p - 1, g->rows + (size_t)i * d);
+        }
+        if ((r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc)) < 0)
+            return r;
+        if (guide && (r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 1, &g->uncond,
+                                     g->o.ref_guidance ? g->outs : g->rows, n, NULL, g->lu)) < 0)
+            return r;
+        /* keep the last row's logits at the front for `combine` */
+        if (n > 1) {
+            memmove(g->lc, g->lc + (size_t)(n - 1) * V, sizeof(float) * V);
+            if (guide)
+                memmove(g->lu, g->lu + (size_t)(n - 1) * V, sizeof(float) * V);
+        }
+    }
+combine:
+    for (int v = 0; v < V; v++)
+        g->logits[v] = guide ? g->lu[v] + (g->lc[v] - g->lu[v]) * g->o.cond_scale : g->lc[v];
+    return 0;
+}
+
+int nw_sample(const float *logits, int V, float thres, float temperature, const float *u, float *work,
+              float *margin)
+{
+    int k = (int)((1.0 - (double)thres) * V);
+    if (k < 1)
+        k = 1;
+    if (k > V)
+        k = V;
+    /* k-th largest value (quickselect on a copy), then keep the values above it and, among
+     * the values equal to it, the lowest indices */
+    float *w = work;
+    memcpy(w, logits, sizeof(float) * V);
+    int lo = 0, hi = V - 1;
+    const int target = k - 1;
+    while (lo < hi) {
+        const float pivot = w[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (w[i] > pivot)
+                i++;
+            while (w[j] < pivot)
+                j--;
+            if (i <= j) {
+                const float t = w[i];
+                w[i] = w[j];
+                w[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (target <= j)
+            hi = j;
+        else if (target >= i)
+            lo = i;
+        else
+            break;
+    }
+    const float kth = w[target];
+    int above = 0;
+    for (int i = 0; i < V; i++)
+        above += logits[i] > kth;
+    int keep_n = k - above; /* entries equal to kth that are kept, lowest indices first */
+    int best = -1;
+    float bv = -INFINITY, second = -INFINITY;
+    for (int i = 0; i < V; i++) {
+        float l = logits[i];
+        int kept = l > kth;
+        if (!kept && l == kth && keep_n > 0) {
+            kept = 1;
+            keep_n--;
+        }
+        const float uu = u[i] < 1e-20f ? 1e-20f : u[i];
+        float inner = -logf(uu);
+        inner = inner < 1e-20f ? 1e-20f : inner;
+        const float gmb = -logf(inner);
+        const float sc = (kept ? l : -INFINITY) / temperature + gmb;
+        if (best < 0 || sc > bv) {
+            second = bv;
+            bv = sc;
+            best = i;
+        } else if (sc > second) {
+            second = sc;
+        }
+    }
+    if (margin)
+        *margin = bv - second;
+    return best;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+void nw_uniforms(uint64_t seed, uint64_t counter, float *u, int n)
+{
+    const uint64_t key = mix64(seed ^ 0x6A09E667F3BCC909ull);
+    for (int i = 0; i < n; i++) {
+        const uint64_t x = mix64(key + mix64(counter * 0x9E3779B97F4A7C15ull + (uint64_t)i));
+        u[i] = (float)(x >> 40) * (1.0f / 16777216.0f);
+    }
+}

@@ -1,0 +1,64 @@
+/*
+ * generate.h — token generation with the NUWA decoder (MODEL.md §3, §4): the sliding window
+ * (reference formula, B5, or the corrected one), classifier-free guidance (corrected, or the
+ * reference's B2 behaviour), top-k filtering, temperature and Gumbel-max sampling from a
+ * counter-based PRNG. Known tokens (video prediction context) are prefilled in blocks; each new
+ * token then costs one incremental decoder row per pass.
+ */
+#ifndef NW_GENERATE_H
+#define NW_GENERATE_H
+
+#include <stdint.h>
+
+#include "transformer.h"
+
+typedef struct NwGenOpts {
+    float cond_scale;      /* 1 = no guidance */
+    int ref_guidance;      /* B2: the unconditional pass consumes the conditional pass's outputs */
+    int ref_window;        /* B5: the reference's window start formula */
+} NwGenOpts;
+
+typedef struct NwGen {
+    const NwNuwa *m;
+    NwGenOpts o;
+    int block;             /* rows per decoder call when catching up */
+    NwTfWork work;
+    NwTextCtx text;
+    NwDecState cond, uncond;
+    int32_t *hist;         /* tokens [hist_base, hist_base + hist_len) */
+    int hist_cap, hist_len;
+    int64_t hist_base;
+    int64_t win_start;     /* token index of window position 0; -1 = no window yet */
+    float *rows, *outs, *lc, *lu; /* block x d, block x d, block x V (cond), block x V (uncond) */
+    float *logits;         /* (V) guided logits of the next token */
+} NwGen;
+
+int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_threads);
+void nw_gen_free(NwGen *g);
+
+/** Sets the text (text_len ids, 0 = padding) and options; forgets all tokens. */
+void nw_gen_start(NwGen *g, const NwOps *ops, NwCtx *ctx, const int32_t *text, const NwGenOpts *o);
+
+/** Appends known tokens (no computation yet). */
+int nw_gen_push(NwGen *g, const int32_t *tok, int n);
+
+/** Total tokens so far (pushed + sampled). */
+int64_t nw_gen_count(const NwGen *g);
+
+/** Window start for predicting token L (the reference's or the corrected formula). */
+int64_t nw_gen_window_start(const NwNuwa *m, int64_t L, int ref_window);
+
+/** Computes the guided logits of the next token into g->logits (V). */
+int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx);
+
+/** top-k filter (k = max((int)((1 - thres) * V), 1); ties prefer the lower index), then
+ * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)).
+ * u: V uniforms in [0, 1). Returns the token; *margin (may be NULL) = top-1 minus top-2 score. */
+int nw_sample(const float *logits, int V, float thres, float temperature, const float *u, float *work,
+              float *margin);
+
+/** Counter-based uniform [0, 1) floats: stream (seed, counter) -> n values, independent of
+ * threads and call pattern. */
+void nw_uniforms(uint64_t seed, uint64_t counter, float *u, int n);
+
+#endif
