@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
-"""Convert a nuwa-pytorch 0.7.8 VQGanVAE checkpoint to a libnuwa GGUF file (docs/FORMAT.md).
+"""Convert a nuwa-pytorch 0.7.8 VQGanVAE or whole NUWA checkpoint to a libnuwa GGUF file (docs/FORMAT.md).
 
     tools/.venv/bin/python tools/convert.py vae.pt --config vae_config.json -o vae.gguf
     tools/.venv/bin/python tools/convert.py nuwa.pt --dim 64 --image-size 256 --dtype f16 -o vae.gguf
+    tools/.venv/bin/python tools/convert.py nuwa.pt --config nuwa_config.json -o nuwa.gguf
+
+Whole NUWA: when the ``--config`` object has a nested ``"vae"`` object it is read as ``NUWA(...)``
+keyword arguments (``dim``, ``max_video_frames``, ``text_*``, ``dec_*``, ``enc_reversible``,
+``sparse_3dna_*``, ...; defaults as the reference) with ``"vae"`` = the ``VQGanVAE(...)`` arguments, and
+the whole model is written: the VQGAN under ``vae.`` as below, ``nuwa.*`` hyperparameters and the
+transformer tensors under their state-dict names (reversible ``net.blocks.*`` aliases, checked bitwise
+equal, and Sparse3DNA ``mask`` buffers are dropped).  ``--vae-only`` writes only the VQGAN of such a
+config/checkpoint.
 
 The input ``.pt`` holds a state dict: a ``VQGanVAE.state_dict()``, a dict wrapping one under
 ``model`` or ``state_dict``, or a full ``NUWA`` state dict (its ``vae.*`` keys are used).  The
@@ -509,6 +518,428 @@ def read_gguf_tensors(path):
 
 
 # --------------------------------------------------------------------------------------------
+# whole NUWA model (transformer + VQGAN): docs/FORMAT.md "Transformer", docs/MODEL.md section 2.6
+
+# NUWA constructor defaults (nuwa_pytorch/nuwa_pytorch.py, 0.7.8) for everything inference reads.
+NUWA_DEFAULTS = {
+    "dim": None,                      # required
+    "max_video_frames": 5,
+    "text_num_tokens": 49408,
+    "text_max_seq_len": 256,
+    "text_enc_depth": 6,
+    "text_enc_dim_head": 64,
+    "text_enc_heads": 8,
+    "text_rotary_pos_emb": True,
+    "enc_reversible": False,
+    "dec_depth": 6,
+    "dec_dim_head": 64,
+    "dec_heads": 8,
+    "dec_reversible": False,
+    "shift_video_tokens": True,
+    "sparse_3dna_kernel_size": 3,     # int k -> (k,k,k); or (kf,kh,kw)
+    "sparse_3dna_dilation": 1,        # int D -> cycle (1,...,D); or the cycle itself
+    "sparse_3dna_rel_pos_bias": False,
+}
+
+# NUWA constructor arguments that do not change inference results (accepted and ignored).
+NUWA_TRAINING_ONLY = {"attn_dropout", "ff_dropout", "ff_chunk_size", "embed_gradient_frac",
+                      "sparse_3dna_query_num_frames_chunk", "image_size"}
+
+NUWA_FF_MULT = 4  # fixed in NUWA
+
+
+def normalize_nuwa_config(cfg):
+    """Full, expanded config of a whole NUWA model from its keyword arguments.
+
+    ``cfg`` holds NUWA keyword arguments plus ``"vae"``: a dict of VQGanVAE keyword arguments.
+    Returns a dict with every key of NUWA_DEFAULTS (kernel size as 3 ints, dilation as the cycle
+    list), ``"vae"`` (normalize_config of the VAE part) and the derived ``fmap``, ``num_image_tokens``.
+    """
+    if not isinstance(cfg, dict):
+        raise ConvertError("NUWA config must be a JSON object")
+    cfg = dict(cfg)
+    vae_cfg = cfg.pop("vae", None)
+    if not isinstance(vae_cfg, dict):
+        raise ConvertError("NUWA config needs a \"vae\" object with the VQGanVAE keyword arguments")
+    if "image_size" in cfg and cfg["image_size"] is not None:
+        if "image_size" in vae_cfg and int(vae_cfg["image_size"]) != int(cfg["image_size"]):
+            raise ConvertError(f"NUWA image_size {cfg['image_size']} differs from vae.image_size "
+                               f"{vae_cfg['image_size']} (NUWA takes the VAE's)")
+        vae_cfg.setdefault("image_size", cfg["image_size"])
+    unknown = []
+    for k in list(cfg):
+        if k in NUWA_DEFAULTS:
+            continue
+        cfg.pop(k)
+        if k not in NUWA_TRAINING_ONLY:
+            unknown.append(k)
+    if unknown:
+        warn(f"ignoring unknown NUWA config keys {unknown}")
+
+    out = dict(NUWA_DEFAULTS)
+    out.update({k: v for k, v in cfg.items() if v is not None})
+    if out["dim"] is None:
+        raise ConvertError("missing required NUWA argument 'dim' (in --config)")
+    for k in ("dim", "max_video_frames", "text_num_tokens", "text_max_seq_len", "text_enc_depth",
+              "text_enc_dim_head", "text_enc_heads", "dec_depth", "dec_dim_head", "dec_heads"):
+        out[k] = _as_int(out[k], k)
+        if out[k] <= 0:
+            raise ConvertError(f"{k} must be positive, got {out[k]}")
+    for k in ("text_rotary_pos_emb", "enc_reversible", "dec_reversible", "shift_video_tokens",
+              "sparse_3dna_rel_pos_bias"):
+        out[k] = _as_bool(out[k], k)
+
+    ks = out["sparse_3dna_kernel_size"]
+    if isinstance(ks, (list, tuple)):
+        ks = [_as_int(k, "sparse_3dna_kernel_size") for k in ks]
+        if len(ks) != 3:
+            raise ConvertError(f"sparse_3dna_kernel_size must be an int or 3 ints (frames, rows, cols), got {ks}")
+    else:
+        ks = [_as_int(ks, "sparse_3dna_kernel_size")] * 3
+    if any(k <= 0 or k % 2 == 0 for k in ks):
+        raise ConvertError(f"sparse_3dna_kernel_size must be odd and positive, got {ks}")
+    out["sparse_3dna_kernel_size"] = ks
+
+    dl = out["sparse_3dna_dilation"]
+    if isinstance(dl, (list, tuple)):
+        dl = [_as_int(d, "sparse_3dna_dilation") for d in dl]
+        if not dl:
+            raise ConvertError("sparse_3dna_dilation: empty cycle")
+    else:
+        dl = list(range(1, _as_int(dl, "sparse_3dna_dilation") + 1))
+        if not dl:
+            raise ConvertError("sparse_3dna_dilation must be >= 1")
+    if any(d <= 0 for d in dl):
+        raise ConvertError(f"sparse_3dna_dilation entries must be positive, got {dl}")
+    out["sparse_3dna_dilation"] = dl
+
+    vcfg = normalize_config(vae_cfg)
+    out["vae"] = vcfg
+    out["fmap"] = vcfg["image_size"] // (2 ** vcfg["num_layers"])
+    out["num_image_tokens"] = vcfg["vq_codebook_size"]
+    return out
+
+
+def _axial_shapes(prefix, shape, dim, out):
+    """AxialPositionalEmbedding(dim, shape): axes of length 1 dropped, the rest axial1, axial2, ..."""
+    n = 0
+    for length in shape:
+        if length > 1:
+            n += 1
+            out[f"{prefix}axial{n}"] = (length, dim)
+
+
+def nuwa_expected_shapes(ncfg):
+    """Ordered {state-dict name: PyTorch shape} of every transformer tensor inference reads
+    (everything but ``vae.*``; no reversible aliases, no ``mask`` buffers)."""
+    c = ncfg
+    d = c["dim"]
+    V = c["num_image_tokens"]
+    ff_inner = (d * NUWA_FF_MULT * 2) // 3
+    out = {}
+
+    def sandwich(p):
+        for n in ("prenorm", "postnorm"):
+            out[f"{p}{n}.weight"] = (d,)
+            out[f"{p}{n}.bias"] = (d,)
+
+    def attention(p, h, dh):
+        inner = h * dh
+        out[p + "null_k"] = (h, 1, dh)
+        out[p + "null_v"] = (h, 1, dh)
+        out[p + "talking_heads.weight"] = (h, h, 1, 1)
+        out[p + "to_q.weight"] = (inner, d)
+        out[p + "to_kv.weight"] = (2 * inner, d)
+        out[p + "to_out.weight"] = (d, inner)
+
+    def sparse3dna(p, h, dh):
+        inner = h * dh
+        out[p + "to_q.weight"] = (inner, d)
+        out[p + "to_kv.weight"] = (2 * inner, d)
+        out[p + "talking_heads.weight"] = (h, h, 1, 1)
+        out[p + "to_out.weight"] = (d, inner)
+        out[p + "to_out.bias"] = (d,)
+        if c["sparse_3dna_rel_pos_bias"]:
+            _axial_shapes(p + "rel_pos_bias.", c["sparse_3dna_kernel_size"], h, out)
+
+    def ff(p):
+        out[p + "net.0.weight"] = (2 * ff_inner, d)
+        out[p + "net.3.weight"] = (d, ff_inner)
+
+    out["video_bos"] = (d,)
+    out["text_embedding.embed.weight"] = (c["text_num_tokens"], d)
+    if c["text_rotary_pos_emb"]:
+        r = min(32, c["text_enc_dim_head"])
+        out["text_rotary_pos_emb.inv_freq"] = (len(range(0, r, 2)),)
+    else:
+        out["text_abs_pos_emb.embed.weight"] = (c["text_max_seq_len"], d)
+
+    he, dhe = c["text_enc_heads"], c["text_enc_dim_head"]
+    for i in range(c["text_enc_depth"]):
+        p = f"text_transformer.layers.{i}."
+        if c["enc_reversible"]:
+            sandwich(p + "0."); attention(p + "0.fn.fn.", he, dhe)
+            sandwich(p + "1."); ff(p + "1.fn.fn.")
+        else:
+            sandwich(p + "0."); attention(p + "0.fn.", he, dhe)
+            sandwich(p + "2."); ff(p + "2.fn.")
+    out["text_transformer.norm.norm.weight"] = (d,)
+    out["text_transformer.norm.norm.bias"] = (d,)
+
+    out["image_embedding.embed.weight"] = (V, d)
+    _axial_shapes("video_pos_emb.", (c["max_video_frames"], c["fmap"], c["fmap"]), d, out)
+
+    hd, dhd = c["dec_heads"], c["dec_dim_head"]
+    for i in range(c["dec_depth"]):
+        if c["dec_reversible"]:
+            p, q = f"video_transformer.layers.{2 * i}.", f"video_transformer.layers.{2 * i + 1}."
+            sandwich(p + "0."); sparse3dna(p + "0.fn.fn.", hd, dhd)
+            sandwich(p + "1."); ff(p + "1.fn.fn.")
+            sandwich(q + "0."); attention(q + "0.fn.", hd, dhd)
+            sandwich(q + "1."); ff(q + "1.fn.fn.")
+        else:
+            p = f"video_transformer.layers.{i}."
+            w = "fn.fn." if c["shift_video_tokens"] else "fn."
+            sandwich(p + "0."); sparse3dna(p + "0." + w, hd, dhd)
+            sandwich(p + "1."); attention(p + "1.fn.", hd, dhd)
+            sandwich(p + "2."); ff(p + "2." + w)
+    out["video_transformer.norm.norm.weight"] = (d,)
+    out["video_transformer.norm.norm.bias"] = (d,)
+    out["to_logits.weight"] = (V, d)
+    return out
+
+
+_ALIAS_RE = None
+
+
+def _canonical_nuwa_name(k):
+    """Reversible alias '<X>.net.blocks.{j}.f.net.<rest>' -> '<X>.layers.{j}.0.<rest>' (g -> .1.);
+    None if k is not an alias."""
+    global _ALIAS_RE
+    if _ALIAS_RE is None:
+        import re
+        _ALIAS_RE = re.compile(r"^(text_transformer|video_transformer)\.net\.blocks\.(\d+)\.([fg])\.net\.(.+)$")
+    m = _ALIAS_RE.match(k)
+    if not m:
+        return None
+    return f"{m.group(1)}.layers.{m.group(2)}.{0 if m.group(3) == 'f' else 1}.{m.group(4)}"
+
+
+def prepare_nuwa_tensors(ncfg, state_dict):
+    """Validate a whole NUWA state dict against the normalised config.
+
+    Returns (vae_tensors, nuwa_tensors, report): ordered {name: float32 ndarray (PyTorch shape)}
+    for the VAE (names without 'vae.') and the transformer, and a dict with the counts of dropped
+    aliases / mask buffers.  Reversible aliases are checked to be bitwise equal to the kept tensor
+    (or used when the kept name is absent).  Raises ConvertError naming the key on any problem.
+    """
+    sd = dict(state_dict)
+    vae_sd = {k[len("vae."):]: v for k, v in sd.items() if k.startswith("vae.")}
+    if not vae_sd:
+        raise ConvertError("the checkpoint has no vae.* tensors: a NUWA GGUF needs the VQGAN too")
+    vae_t = prepare_vae_tensors(ncfg["vae"], vae_sd)
+
+    rest = {k: v for k, v in sd.items() if not k.startswith("vae.")}
+    n_alias = n_mask = 0
+    canon = {}
+    aliases = {}
+    for k, v in rest.items():
+        c = _canonical_nuwa_name(k)
+        if c is None:
+            canon[k] = v
+        else:
+            aliases[k] = (c, v)
+    for k, (c, v) in aliases.items():
+        a = _to_numpy_f32(k, v)
+        if c in canon:
+            b = _to_numpy_f32(c, canon[c])
+            if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():
+                raise ConvertError(f"reversible alias {k!r} differs from {c!r} (they share storage in "
+                                   "nuwa-pytorch; the checkpoint is inconsistent)")
+        else:
+            canon[c] = v
+        n_alias += 1
+
+    exp = nuwa_expected_shapes(ncfg)
+    missing = [k for k in exp if k not in canon]
+    if missing:
+        raise ConvertError(
+            f"missing tensor {missing[0]!r} (expected shape {tuple(exp[missing[0]])})"
+            + (f" and {len(missing) - 1} more: {missing[1:6]}{' ...' if len(missing) > 6 else ''}"
+               if len(missing) > 1 else "")
+            + "; is the NUWA config (enc_reversible, dec_reversible, shift_video_tokens, depths, "
+              "sparse_3dna_rel_pos_bias, text_rotary_pos_emb, ...) right?")
+    out = {}
+    for k, shape in exp.items():
+        a = _to_numpy_f32(k, canon[k])
+        if tuple(a.shape) != tuple(shape):
+            raise ConvertError(f"{k}: checkpoint shape {tuple(a.shape)} does not match the shape "
+                               f"{tuple(shape)} implied by the config")
+        if not np.all(np.isfinite(a)):
+            raise ConvertError(f"{k}: contains NaN or Inf")
+        out[k] = np.ascontiguousarray(a)
+
+    if "text_rotary_pos_emb.inv_freq" in out:
+        r = min(32, ncfg["text_enc_dim_head"])
+        ref = 1.0 / (10000.0 ** (np.arange(0, r, 2, dtype=np.float64) / r))
+        got = out["text_rotary_pos_emb.inv_freq"].astype(np.float64)
+        if np.max(np.abs(got - ref) / ref) > 1e-6:
+            warn("text_rotary_pos_emb.inv_freq differs from 1/10000^(2k/r); the stored values are kept")
+
+    extra = []
+    for k in canon:
+        if k in exp:
+            continue
+        if k.endswith(".mask") and (k.startswith("video_transformer.")):
+            n_mask += 1
+            continue
+        extra.append(k)
+    if extra:
+        warn(f"ignoring {len(extra)} unexpected tensors: {extra[:6]}{' ...' if len(extra) > 6 else ''}")
+    return vae_t, out, {"aliases_dropped": n_alias, "masks_dropped": n_mask, "ignored": len(extra)}
+
+
+def nuwa_metadata(ncfg):
+    """The nuwa.* transformer metadata (docs/FORMAT.md), in file order."""
+    U, B = GGUFValueType.UINT32, GGUFValueType.BOOL
+    c = ncfg
+    return {
+        "nuwa.dim": (c["dim"], U),
+        "nuwa.max_video_frames": (c["max_video_frames"], U),
+        "nuwa.text_num_tokens": (c["text_num_tokens"], U),
+        "nuwa.text_max_seq_len": (c["text_max_seq_len"], U),
+        "nuwa.text_enc_depth": (c["text_enc_depth"], U),
+        "nuwa.text_enc_heads": (c["text_enc_heads"], U),
+        "nuwa.text_enc_dim_head": (c["text_enc_dim_head"], U),
+        "nuwa.text_rotary_pos_emb": (c["text_rotary_pos_emb"], B),
+        "nuwa.enc_reversible": (c["enc_reversible"], B),
+        "nuwa.dec_depth": (c["dec_depth"], U),
+        "nuwa.dec_heads": (c["dec_heads"], U),
+        "nuwa.dec_dim_head": (c["dec_dim_head"], U),
+        "nuwa.dec_reversible": (c["dec_reversible"], B),
+        "nuwa.shift_video_tokens": (c["shift_video_tokens"], B),
+        "nuwa.sparse_3dna_kernel_size": (list(c["sparse_3dna_kernel_size"]), U),
+        "nuwa.sparse_3dna_dilation": (list(c["sparse_3dna_dilation"]), U),
+        "nuwa.sparse_3dna_rel_pos_bias": (c["sparse_3dna_rel_pos_bias"], B),
+    }
+
+
+def _nuwa_extra_array(k, a):
+    """A test/extra tensor as F32/F16/I32 ndarray (same rules as write_vae_gguf's extra_tensors)."""
+    try:
+        import torch
+        if isinstance(a, torch.Tensor):
+            a = a.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    a = np.asarray(a)
+    if a.dtype == np.float64:
+        a = a.astype(np.float32)
+    elif np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
+        if a.size and (a.min() < -2 ** 31 or a.max() >= 2 ** 31):
+            raise ConvertError(f"{k}: integer values do not fit int32")
+        a = a.astype(np.int32)
+    elif a.dtype not in (np.float32, np.float16):
+        raise ConvertError(f"{k}: unsupported dtype {a.dtype}")
+    if a.ndim == 0:
+        a = a.reshape(1)
+    return np.ascontiguousarray(a)
+
+
+def write_nuwa_gguf(path, cfg, state_dict, dtype="f32", extra_tensors=None, extra_kv=None, name=None):
+    """Validate a whole NUWA state dict and write it as one libnuwa GGUF file.
+
+    cfg: NUWA keyword arguments with a nested "vae" dict of VQGanVAE keyword arguments.
+    state_dict: ``NUWA.state_dict()`` (torch tensors or arrays).  The VQGAN goes under ``vae.``
+    exactly as write_vae_gguf writes it; the transformer tensors keep their state-dict names
+    (reversible ``net.blocks.*`` aliases and Sparse3DNA ``mask`` buffers are dropped).
+    dtype/extra_tensors/extra_kv/name: as write_vae_gguf.  Returns (normalised config, report).
+    """
+    if dtype not in DTYPES:
+        raise ConvertError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    ncfg = normalize_nuwa_config(cfg)
+    vae_t, nuwa_t, report = prepare_nuwa_tensors(ncfg, state_dict)
+
+    w = gguf.GGUFWriter(str(path), ARCH)
+    if name:
+        w.add_key_value("general.name", name, GGUFValueType.STRING)
+    for k, v in vae_metadata(ncfg["vae"]).items():
+        _add_kv(w, k, v)
+    for k, v in nuwa_metadata(ncfg).items():
+        _add_kv(w, k, v)
+    for k, v in (extra_kv or {}).items():
+        _add_kv(w, k, v)
+    for k, a in vae_t.items():
+        data, raw = _encode_weight(k, a, dtype)
+        w.add_tensor("vae." + k, data, raw_dtype=raw)
+    for k, a in nuwa_t.items():
+        data, raw = _encode_weight(k, a, dtype)
+        w.add_tensor(k, data, raw_dtype=raw)
+    for k, a in (extra_tensors or {}).items():
+        w.add_tensor(k, _nuwa_extra_array(k, a))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    report = dict(report, tensors=len(vae_t) + len(nuwa_t))
+    return ncfg, report
+
+
+def is_nuwa_config(cfg):
+    """True if a --config object describes a whole NUWA (has a nested "vae" object)."""
+    return isinstance(cfg, dict) and isinstance(cfg.get("vae"), dict)
+
+
+def _unwrap_nuwa_checkpoint(obj):
+    """Full NUWA state dict out of what torch.load returned (keeps every key, 'vae.*' included)."""
+    for _ in range(3):
+        if isinstance(obj, dict):
+            for key in ("model", "state_dict"):
+                if key in obj and isinstance(obj[key], dict):
+                    obj = obj[key]
+                    break
+            else:
+                break
+    if hasattr(obj, "state_dict") and callable(obj.state_dict) and not isinstance(obj, dict):
+        obj = obj.state_dict()
+    if not isinstance(obj, dict) or not obj:
+        raise ConvertError("input does not contain a state dict (expected a dict of tensors, "
+                           "or a dict with a 'model' or 'state_dict' entry)")
+    keys = [k for k in obj if isinstance(k, str)]
+    if keys and all(k.startswith("module.") for k in keys):
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    if not any(isinstance(k, str) and k.startswith("vae.") for k in obj):
+        raise ConvertError("the config describes a whole NUWA (it has a \"vae\" object) but the checkpoint has "
+                           "no vae.* tensors; for a VQGanVAE checkpoint pass the VAE arguments only")
+    return obj
+
+
+def convert_nuwa_cli(args, cfg):
+    """CLI path for a whole NUWA (--config has a nested "vae" object).  Returns the exit status."""
+    flags = [k for k in CLI_KEYS if getattr(args, k, None) is not None]
+    if flags:
+        raise ConvertError(f"--{flags[0].replace('_', '-')}: with a NUWA config (nested \"vae\" object) give the "
+                           "VQGanVAE arguments inside its \"vae\" object, not as flags")
+    import torch
+    try:
+        obj = torch.load(args.checkpoint, map_location="cpu")
+    except Exception as e:
+        raise ConvertError(f"cannot load {args.checkpoint}: {e}")
+    sd = _unwrap_nuwa_checkpoint(obj)
+    ncfg, rep = write_nuwa_gguf(args.output, cfg, sd, dtype=args.dtype, name=args.name)
+    v = ncfg["vae"]
+    print(f"convert.py: wrote {args.output}: NUWA, {rep['tensors']} tensors ({args.dtype}); dim {ncfg['dim']}, "
+          f"F {ncfg['max_video_frames']}, fmap {ncfg['fmap']}, V {ncfg['num_image_tokens']}, "
+          f"text {ncfg['text_enc_depth']}x{ncfg['text_enc_heads']}x{ncfg['text_enc_dim_head']}"
+          f"{' rev' if ncfg['enc_reversible'] else ''}, "
+          f"dec {ncfg['dec_depth']}x{ncfg['dec_heads']}x{ncfg['dec_dim_head']}{' rev' if ncfg['dec_reversible'] else ''}, "
+          f"kernel {tuple(ncfg['sparse_3dna_kernel_size'])}, dilation {tuple(ncfg['sparse_3dna_dilation'])}; "
+          f"VAE dim {v['dim']}, S {v['image_size']}, layers {v['num_layers']}; dropped {rep['aliases_dropped']} "
+          f"reversible aliases and {rep['masks_dropped']} mask buffers")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # CLI
 
 def _list_arg(s):
@@ -541,6 +972,8 @@ def build_arg_parser():
     p.add_argument("--config", help="JSON file with VQGanVAE constructor keyword arguments")
     p.add_argument("--dtype", choices=DTYPES, default="f32", help="storage type of the weights (default f32)")
     p.add_argument("--name", help="general.name to store")
+    p.add_argument("--vae-only", action="store_true",
+                   help="with a NUWA --config (nested \"vae\" object): write only the VQGAN")
     g = p.add_argument_group("VQGanVAE constructor arguments (override --config; default = reference default)")
     g.add_argument("--dim", type=int, help="base width (required unless in --config)")
     g.add_argument("--image-size", type=int, help="frame side (required unless in --config)")
@@ -573,6 +1006,10 @@ def main(argv=None):
                 cfg = json.load(f)
             if not isinstance(cfg, dict):
                 raise ConvertError(f"{args.config}: expected a JSON object of VQGanVAE arguments")
+            if is_nuwa_config(cfg):
+                if not args.vae_only:
+                    return convert_nuwa_cli(args, cfg)
+                cfg = dict(cfg["vae"])
         for k in CLI_KEYS:
             v = getattr(args, k)
             if v is not None:

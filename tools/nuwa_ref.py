@@ -1,9 +1,13 @@
-"""Import shim for the nuwa-pytorch 0.7.8 reference (VQGanVAE) on Debian's torch 1.13.
+"""Import shim for the nuwa-pytorch 0.7.8 reference (VQGanVAE, NUWA) on Debian's torch 1.13.
 
 Usage (tools/ on sys.path):
 
     import nuwa_ref
     vae = nuwa_ref.VQGanVAE(dim=16, image_size=32, use_vgg_and_gan=False, vq_kmeans_init=False)
+
+    nw = nuwa_ref.nuwa_module()        # nuwa_pytorch.nuwa_pytorch (imported on first call)
+    nuwa_ref.apply_b1_patch()          # docs/MODEL.md B1: non-reversible text encoder with rotary
+    model = nw.NUWA(dim=32, vae=vae, ...)
 
 What it papers over (all only on import; numerics are untouched):
 
@@ -24,6 +28,13 @@ What it papers over (all only on import; numerics are untouched):
   ``initted`` buffer, ``Tensor.gather``/``einsum`` paths: all fine; verified on torch 1.13.1 CPU,
   which reports itself as ``1.13.0a0``).  No monkeypatch is needed; ``tools/make_fixtures.py`` re-derives the distances independently and asserts the
   indices agree, which would catch a behavioural difference.
+* ``nuwa_pytorch.nuwa_pytorch`` (NUWA, imported lazily by :func:`nuwa_module` so that VAE-only
+  users need nothing more) imports ``nuwa_pytorch.reversible*`` (torch only), ``unfoldNd`` (which
+  needs ``packaging``) and ``tqdm``: all real packages from tools/requirements.txt, no stubs.  It
+  does not import the tokenizer (``regex``/``ftfy``) or torchvision.
+* :func:`apply_b1_patch` replaces the non-reversible ``Transformer.forward`` with one that accepts
+  ``rotary_pos_emb`` and passes it to the self-attention (docs/MODEL.md B1; the unpatched
+  reference raises TypeError for every NUWA with ``enc_reversible=False``).  It is opt-in.
 """
 
 import importlib
@@ -31,7 +42,7 @@ import importlib.util
 import sys
 import types
 
-__all__ = ["VQGanVAE", "VectorQuantize", "versions", "stubbed"]
+__all__ = ["VQGanVAE", "VectorQuantize", "versions", "stubbed", "nuwa_module", "apply_b1_patch"]
 
 stubbed = []  # names of the modules replaced by stubs in this process
 
@@ -108,8 +119,47 @@ def versions():
         "nuwa_pytorch": _dist_version("nuwa-pytorch"),
         "vector_quantize_pytorch": _dist_version("vector-quantize-pytorch"),
         "einops": einops.__version__,
+        "unfoldNd": _dist_version("unfoldNd"),
         "stubbed": list(stubbed),
     }
+
+
+def nuwa_module():
+    """The reference module ``nuwa_pytorch.nuwa_pytorch`` (NUWA, Transformer, Sparse3DNA, ...)."""
+    if "nuwa_pytorch.nuwa_pytorch" in sys.modules:
+        return sys.modules["nuwa_pytorch.nuwa_pytorch"]
+    try:
+        return importlib.import_module("nuwa_pytorch.nuwa_pytorch")
+    except ModuleNotFoundError as e:
+        raise ImportError(f"nuwa_pytorch.nuwa_pytorch needs {e.name!r} (run: sh tools/setup_env.sh)") from e
+
+
+def apply_b1_patch():
+    """docs/MODEL.md B1: let the non-reversible ``Transformer.forward`` take ``rotary_pos_emb``.
+
+    The patched forward is the reference loop with ``rotary_pos_emb`` passed to the self-attention
+    call only (when given; the decoder never passes it, so its calls are unchanged).  Idempotent.
+    """
+    nw = nuwa_module()
+    T = nw.Transformer
+    if getattr(T.forward, "_nuwa_ref_b1", False):
+        return
+    exists = nw.exists
+
+    def forward(self, x, mask=None, context=None, context_mask=None, rotary_pos_emb=None):
+        attn_kw = {"rotary_pos_emb": rotary_pos_emb} if rotary_pos_emb is not None else {}
+        for attn, cross_attn, ff in self.layers:
+            x = attn(x, mask=mask, **attn_kw) + x
+
+            if exists(cross_attn):
+                x = cross_attn(x, context=context, mask=mask, context_mask=context_mask) + x
+
+            x = ff(x) + x
+
+        return self.norm(x)
+
+    forward._nuwa_ref_b1 = True
+    T.forward = forward
 
 
 _install_stubs()

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Create tools/.venv for the libnuwa reference tools (convert.py, make_fixtures.py,
-# bench/ref_vqgan.py).
+# bench/ref_vqgan.py, make_nuwa_fixtures.py, bench/ref_nuwa.py).
 #
 # The venv uses the system python with --system-site-packages so that Debian's
 # python3-torch (1.13.1) and python3-numpy are used; the pure-Python packages
@@ -39,4 +39,4 @@ if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv --system-site-packages "$venv"
 fi
 "$venv/bin/python" -m pip install --disable-pip-version-check --no-deps -r "$here/requirements.txt"
-"$venv/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import nuwa_ref, torch; print("tools/.venv ready: torch", torch.__version__)' "$here"
+"$venv/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); import nuwa_ref, torch; nuwa_ref.nuwa_module(); print("tools/.venv ready: torch", torch.__version__)' "$here"
