@@ -86,6 +86,9 @@ $(BUILD)/obj/tests/support/%.o: CFLAGS := $(filter-out $(CRITERION_CFLAGS),$(CFL
 $(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The header must stand alone in C99 -pedantic and in C++.
 $(BUILD)/header_check: include/nuwa.h
 	@mkdir -p $(BUILD)
@@ -101,8 +104,9 @@ test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check
 	@echo "== CLI tests"
 	sh tests/cli.sh $(BUILD)/nuwa
 
-bench: all $(BUILD)/bench_vqgan
+bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 	sh bench/run.sh $(BUILD)/bench_vqgan
+	sh bench/run_nuwa.sh $(BUILD)/bench_nuwa
 
 golden:
 	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include <time.h>
 
 #include "nuwa.h"
 
@@ -36,6 +38,12 @@ static int usage(FILE *f)
             "  decode MODEL TOKENS OUT.ppm       decode token grid(s) (text) into frames;\n"
             "                                    with several grids OUT must contain %%d\n"
             "  roundtrip MODEL IN.ppm OUT.ppm    encode and decode a frame\n"
+            "  generate MODEL --text T --frames N [-o OUT%%03d.ppm]   text to video\n"
+            "  predict MODEL --frames N CTX.ppm... [-o OUT%%03d.ppm]  continue a clip\n"
+            "Generation options: --text T, --frames N, --seed S, --temperature X (1),\n"
+            "  --filter-thres X (0.9: keep the top 10%% of codes), --cond-scale X (2),\n"
+            "  --reference (reproduce nuwa-pytorch's guidance and window, bugs B2/B5),\n"
+            "  --tokens-out FILE (also write the sampled token grids).\n"
             "Frames are binary netpbm: P6 (RGB) or P5 (gray), 8-bit, of the model's size.\n");
     return f == stderr ? 2 : 0;
 }
@@ -408,14 +416,210 @@ end:
     return ret;
 }
 
+
+/* ---- generation ----------------------------------------------------------------------------- */
+
+typedef struct GenOpts {
+    const char *text;
+    int frames;
+    unsigned long long seed;
+    float temperature, cond_scale;
+    double filter_thres;
+    int reference;
+    const char *tokens_out;
+} GenOpts;
+
+typedef struct Progress {
+    double t0;
+    int64_t last_print;
+} Progress;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int progress_cb(void *opaque, int64_t done, int64_t total)
+{
+    Progress *p = opaque;
+    const double el = now_s() - p->t0;
+    if (done == total || done - p->last_print >= 16 || done == 1) {
+        const double rate = el > 0 ? done / el : 0;
+        fprintf(stderr, "\rnuwa: token %lld/%lld  %.1f tok/s  ETA %.0f s   ", (long long)done, (long long)total, rate,
+                rate > 0 ? (total - done) / rate : 0.0);
+        if (done == total)
+            fputc('\n', stderr);
+        p->last_print = done;
+    }
+    return 0;
+}
+
+static int write_frames(NuwaSession *s, const NuwaVaeInfo *v, const int32_t *tok, int n, const char *out)
+{
+    const int pattern = out_pattern(out);
+    if (pattern < 0 || pattern > 1 || (n > 1 && pattern != 1)) {
+        fprintf(stderr, "nuwa: output name %s: %d frames need one %%d (or %%0Nd) pattern, and a %% may "
+                        "otherwise only start %%%%\n", out, n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), out, i);
+        if (decode_and_write(s, v, tok + (size_t)i * v->tokens_per_frame, path) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int cmd_generate(const char *model, char **ctx_files, int n_ctx, const GenOpts *go, const char *out,
+                        int threads)
+{
+    NuwaModel *m = load_model(model);
+    NuwaSession *s = NULL;
+    NuwaVaeInfo v;
+    NuwaTransformerInfo ti;
+    NuwaGenParams gp;
+    Progress pr = {0, 0};
+    int32_t *tok = NULL;
+    int ret = 1, err;
+    if (!m || !(s = new_session(m, threads)))
+        goto end;
+    nuwa_model_vae_info(m, &v);
+    nuwa_model_transformer_info(m, &ti);
+    if (!ti.present) {
+        fprintf(stderr, "nuwa: %s has no NUWA transformer (it is a VQGAN-only model)\n", model);
+        goto end;
+    }
+    if (go->frames < 1 || go->frames > 100000) {
+        fprintf(stderr, "nuwa: --frames must be a positive number of frames to generate\n");
+        goto end;
+    }
+    nuwa_gen_params_default(&gp);
+    gp.seed = go->seed;
+    gp.temperature = go->temperature;
+    gp.filter_thres = go->filter_thres;
+    gp.cond_scale = go->cond_scale;
+    gp.reference_guidance = gp.reference_window = go->reference;
+    gp.progress = progress_cb;
+    gp.progress_opaque = &pr;
+    err = nuwa_session_start_text(s, go->text ? go->text : "", &gp);
+    if (err < 0) {
+        fprintf(stderr, "nuwa: cannot start: %s\n", nuwa_strerror(err));
+        goto end;
+    }
+    for (int i = 0; i < n_ctx; i++) {
+        Image img = {0};
+        NuwaFrame f;
+        if (read_pnm(ctx_files[i], &img) < 0)
+            goto end;
+        frame_of(&img, &f);
+        err = nuwa_session_push_frames(s, &f, 1);
+        free(img.px);
+        if (err < 0) {
+            fprintf(stderr, "nuwa: %s: %s\n", ctx_files[i], nuwa_strerror(err));
+            goto end;
+        }
+    }
+    tok = malloc(sizeof(int32_t) * (size_t)go->frames * v.tokens_per_frame);
+    if (!tok)
+        goto end;
+    pr.t0 = now_s();
+    err = nuwa_session_generate(s, go->frames, tok);
+    if (err < 0) {
+        fprintf(stderr, "nuwa: generation failed: %s\n", nuwa_strerror(err));
+        goto end;
+    }
+    if (go->tokens_out) {
+        FILE *f = fopen(go->tokens_out, "w");
+        if (!f) {
+            fprintf(stderr, "nuwa: cannot create %s: %s\n", go->tokens_out, strerror(errno));
+            goto end;
+        }
+        for (int i = 0; i < go->frames; i++) {
+            if (i)
+                fputc('\n', f);
+            for (int y = 0; y < v.fmap_size; y++)
+                for (int x = 0; x < v.fmap_size; x++)
+                    fprintf(f, "%d%c", tok[(size_t)i * v.tokens_per_frame + y * v.fmap_size + x],
+                            x + 1 == v.fmap_size ? '\n' : ' ');
+        }
+        if (fclose(f)) {
+            fprintf(stderr, "nuwa: error writing %s\n", go->tokens_out);
+            goto end;
+        }
+    }
+    if (write_frames(s, &v, tok, go->frames, out) < 0)
+        goto end;
+    ret = 0;
+end:
+    free(tok);
+    nuwa_session_destroy(&s);
+    nuwa_model_unref(&m);
+    return ret;
+}
+
+static int parse_float(const char *opt, const char *v, float *out)
+{
+    char *end;
+    const double x = strtod(v, &end);
+    if (!*v || *end || !isfinite(x)) {
+        fprintf(stderr, "nuwa: %s needs a number, got '%s'\n", opt, v);
+        return -1;
+    }
+    *out = (float)x;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int threads = 0;
     const char *out = NULL;
     char *pos[256];
     int npos = 0;
+    GenOpts go = {NULL, 0, 0, 1.f, 0.9f, 2.f, 0, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--reference")) {
+            go.reference = 1;
+            continue;
+        }
+        if (!strcmp(a, "--text") || !strcmp(a, "--frames") || !strcmp(a, "--seed") || !strcmp(a, "--temperature") ||
+            !strcmp(a, "--filter-thres") || !strcmp(a, "--cond-scale") || !strcmp(a, "--tokens-out")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nuwa: %s needs a value\n", a);
+                return 2;
+            }
+            const char *v = argv[++i];
+            char *end;
+            if (!strcmp(a, "--text")) {
+                go.text = v;
+            } else if (!strcmp(a, "--tokens-out")) {
+                go.tokens_out = v;
+            } else if (!strcmp(a, "--frames")) {
+                const long f = strtol(v, &end, 10);
+                if (!*v || *end || f < 1 || f > 100000) {
+                    fprintf(stderr, "nuwa: --frames needs a positive count, got '%s'\n", v);
+                    return 2;
+                }
+                go.frames = (int)f;
+            } else if (!strcmp(a, "--seed")) {
+                go.seed = strtoull(v, &end, 10);
+                if (!*v || *end) {
+                    fprintf(stderr, "nuwa: --seed needs a non-negative integer, got '%s'\n", v);
+                    return 2;
+                }
+            } else if (!strcmp(a, "--filter-thres")) {
+                float f;
+                if (parse_float(a, v, &f) < 0)
+                    return 2;
+                go.filter_thres = strtod(v, NULL); /* keep the double, as the reference */
+            } else if (parse_float(a, v, !strcmp(a, "--temperature") ? &go.temperature : &go.cond_scale) < 0) {
+                return 2;
+            }
+            continue;
+        }
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
             return usage(stdout);
         if (!strcmp(a, "--version")) {
@@ -458,6 +662,13 @@ int main(int argc, char **argv)
         return cmd_decode(pos[1], pos[2], pos[3], threads);
     if (!strcmp(cmd, "roundtrip") && npos == 4)
         return cmd_roundtrip(pos[1], pos[2], pos[3], threads);
+    if ((!strcmp(cmd, "generate") && npos == 2) || (!strcmp(cmd, "predict") && npos >= 3)) {
+        if (go.frames < 1) {
+            fprintf(stderr, "nuwa: %s needs --frames N\n", cmd);
+            return 2;
+        }
+        return cmd_generate(pos[1], pos + 2, npos - 2, &go, out ? out : "out_%03d.ppm", threads);
+    }
     fprintf(stderr, "nuwa: bad command line for '%s'\n", cmd);
     return usage(stderr);
 }

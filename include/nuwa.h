@@ -225,6 +225,78 @@ NUWA_API int nuwa_vae_encode(NuwaSession *s, const NuwaFrame *frames, int n, int
  */
 NUWA_API int nuwa_vae_decode(NuwaSession *s, const int32_t *tokens, int n, NuwaFrame *frames);
 
+/* -------------------------------------------------------------------------------------- */
+/* The NUWA transformer: text-to-video and video prediction                                */
+
+/** Hyperparameters of the transformer; `present` is 0 for tokenizer-only model files. */
+typedef struct NuwaTransformerInfo {
+    int present;
+    int dim;
+    int max_video_frames;    /**< frames in the attention window */
+    int text_max_seq_len;    /**< text tokens (padded with id 0) */
+    int text_num_tokens;
+    int enc_depth, dec_depth, dec_heads, dec_dim_head;
+    int kernel[3];           /**< 3DNA window (frames, rows, cols) */
+    int reversible;          /**< decoder is reversible */
+    int has_tokenizer;       /**< the file carries the BPE merges (text prompts accepted) */
+} NuwaTransformerInfo;
+
+NUWA_API int nuwa_model_transformer_info(const NuwaModel *m, NuwaTransformerInfo *info);
+
+/** Progress callback: `done` of `total` tokens; return non-zero to stop (the call then
+ * returns NUWA_ERR_AGAIN with the tokens made so far kept). */
+typedef int (*NuwaProgressFn)(void *opaque, int64_t done, int64_t total);
+
+typedef struct NuwaGenParams {
+    float temperature;       /**< > 0; default 1 */
+    double filter_thres;     /**< top-k keeps max(int((1 - filter_thres) * codebook_size), 1)
+                                  tokens, computed in double as nuwa-pytorch; in [0, 1);
+                                  default 0.9 */
+    float cond_scale;        /**< classifier-free guidance scale; 1 = off; default 2 */
+    uint64_t seed;           /**< sampling seed; results depend only on it (not on threads) */
+    int reference_guidance;  /**< 1: reproduce nuwa-pytorch's guidance (its unconditional pass
+                                  re-reads the conditional outputs, bug B2); default 0 */
+    int reference_window;    /**< 1: reproduce nuwa-pytorch's sliding window beyond
+                                  max_video_frames (bug B5); default 0 */
+    NuwaProgressFn progress; /**< may be NULL */
+    void *progress_opaque;
+} NuwaGenParams;
+
+NUWA_API void nuwa_gen_params_default(NuwaGenParams *p);
+
+/**
+ * Starts a new video in the session: sets the text condition and forgets earlier frames.
+ * @param text_ids  token ids (0 = padding), n_ids <= text_max_seq_len; NULL/0 = no text
+ *                  (unconditional)
+ * @return 0, NUWA_ERR_INVAL (ids out of range, too long, bad params), NUWA_ERR_UNSUPPORTED
+ *         (the model has no transformer)
+ */
+NUWA_API int nuwa_session_start_ids(NuwaSession *s, const int32_t *text_ids, int n_ids,
+                                    const NuwaGenParams *p);
+
+/** Same, with UTF-8 text tokenized by the model's CLIP BPE tokenizer (longer text is an
+ * error that reports the token count). */
+NUWA_API int nuwa_session_start_text(NuwaSession *s, const char *text, const NuwaGenParams *p);
+
+/** Tokenizes UTF-8 text with the model's tokenizer into ids[max_ids]; *n_ids receives the
+ * count. NUWA_ERR_INVAL for invalid UTF-8 or more than max_ids tokens. */
+NUWA_API int nuwa_tokenize(const NuwaModel *m, const char *text, int32_t *ids, int max_ids, int *n_ids);
+
+/** Appends known frames, given as token grids (n_frames * tokens_per_frame), after the
+ * frames already in the session (video prediction context). */
+NUWA_API int nuwa_session_push_tokens(NuwaSession *s, const int32_t *tokens, int n_frames);
+
+/** Appends known frames given as images (encoded with the VQGAN first). */
+NUWA_API int nuwa_session_push_frames(NuwaSession *s, const NuwaFrame *frames, int n);
+
+/**
+ * Samples the next n_frames frames, appending them to the session's video.
+ * @param tokens  receives n_frames * tokens_per_frame ids
+ * @return 0; NUWA_ERR_AGAIN when the progress callback stopped it; NUWA_ERR_INVAL;
+ *         NUWA_ERR_UNSUPPORTED without a transformer; NUWA_ERR_INVAL before a start call
+ */
+NUWA_API int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@ int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_th
     g->hist_cap = (m->max_frames + 2) * m->T + g->block;
     g->win_start = -1;
     if ((r = nw_tf_work_alloc(&g->work, m, ops, g->block, n_threads)) < 0 ||
+        (r = nw_tf_work_alloc(&g->work_u, m, ops, g->block, n_threads)) < 0 ||
         (r = nw_text_ctx_alloc(&g->text, m)) < 0 || (r = nw_dec_state_alloc(&g->cond, m, g->block)) < 0 ||
         (r = nw_dec_state_alloc(&g->uncond, m, g->block)) < 0)
         goto fail;
@@ -45,6 +46,7 @@ fail:
 void nw_gen_free(NwGen *g)
 {
     nw_tf_work_free(&g->work);
+    nw_tf_work_free(&g->work_u);
     nw_text_ctx_free(&g->text);
     nw_dec_state_free(&g->cond);
     nw_dec_state_free(&g->uncond);
@@ -137,11 +139,27 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
             else
                 nw_dec_input_row(m, g->hist[s + p - 1 - g->hist_base], p - 1, g->rows + (size_t)i * d);
         }
-        if ((r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc)) < 0)
-            return r;
-        if (guide && (r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 1, &g->uncond,
-                                     g->o.ref_guidance ? g->outs : g->rows, n, NULL, g->lu)) < 0)
-            return r;
+        if (guide && !g->o.ref_guidance && ctx->n_threads > 1) {
+            /* the two passes are independent: one thread each */
+            int rc = 0, ru = 0;
+            NwCtx c1 = *ctx;
+            c1.n_threads = NW_MAX(1, ctx->n_threads / 2);
+#pragma omp parallel sections num_threads(2)
+            {
+#pragma omp section
+                rc = nw_dec_run(m, ops, &c1, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc);
+#pragma omp section
+                ru = nw_dec_run(m, ops, &c1, &g->work_u, &g->text, 1, &g->uncond, g->rows, n, NULL, g->lu);
+            }
+            if (rc < 0 || ru < 0)
+                return rc < 0 ? rc : ru;
+        } else {
+            if ((r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc)) < 0)
+                return r;
+            if (guide && (r = nw_dec_run(m, ops, ctx, &g->work_u, &g->text, 1, &g->uncond,
+                                         g->o.ref_guidance ? g->outs : g->rows, n, NULL, g->lu)) < 0)
+                return r;
+        }
         /* keep the last row's logits at the front for `combine` */
         if (n > 1) {
             memmove(g->lc, g->lc + (size_t)(n - 1) * V, sizeof(float) * V);
@@ -155,10 +173,10 @@ combine:
     return 0;
 }
 
-int nw_sample(const float *logits, int V, float thres, float temperature, const float *u, float *work,
+int nw_sample(const float *logits, int V, double thres, float temperature, const float *u, float *work,
               float *margin)
 {
-    int k = (int)((1.0 - (double)thres) * V);
+    int k = (int)((1.0 - thres) * V);
     if (k < 1)
         k = 1;
     if (k > V)

@@ -22,7 +22,7 @@ typedef struct NwGen {
     const NwNuwa *m;
     NwGenOpts o;
     int block;             /* rows per decoder call when catching up */
-    NwTfWork work;
+    NwTfWork work, work_u;  /* conditional / unconditional pass (they may run concurrently) */
     NwTextCtx text;
     NwDecState cond, uncond;
     int32_t *hist;         /* tokens [hist_base, hist_base + hist_len) */
@@ -54,7 +54,7 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx);
 /** top-k filter (k = max((int)((1 - thres) * V), 1); ties prefer the lower index), then
  * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)).
  * u: V uniforms in [0, 1). Returns the token; *margin (may be NULL) = top-1 minus top-2 score. */
-int nw_sample(const float *logits, int V, float thres, float temperature, const float *u, float *work,
+int nw_sample(const float *logits, int V, double thres, float temperature, const float *u, float *work,
               float *margin);
 
 /** Counter-based uniform [0, 1) floats: stream (seed, counter) -> n values, independent of

@@ -2,20 +2,27 @@
  * nuwa.c — public API: model lifetime (load, reference counting), sessions (threads, working
  * memory, backend table), frame conversion and argument checking at the boundary.
  */
+#include <math.h>
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "generate.h"
 #include "gguf.h"
 #include "internal.h"
 #include "ops.h"
+#include "tokenizer.h"
+#include "transformer.h"
 #include "vqgan.h"
 
 struct NuwaModel {
     atomic_int refs;
     NwGguf *gguf;   /* kept open for the tensor table (nuwa info); weights are copied */
     NwVae vae;
+    int has_tf;
+    NwNuwa tf;
+    NwTokenizer *tok; /* NULL when the file has no merges */
 };
 
 struct NuwaSession {
@@ -26,6 +33,11 @@ struct NuwaSession {
     NwCtx ctx;
     NwVaeBufs bufs;
     float *img;      /* one planar float frame */
+    /* generation */
+    int gen_ready, started;
+    NwGen gen;
+    NuwaGenParams gp;
+    float *u, *uw;   /* (V) uniforms and sampling work */
 };
 
 const char *nuwa_strerror(int err)
@@ -94,6 +106,24 @@ int nuwa_model_load(NuwaModel **out, const char *path, const NuwaModelParams *p)
         nw_free(m);
         return ret;
     }
+    ret = nw_nuwa_load(&m->tf, m->gguf, m->vae.fmap_size, m->vae.codebook_size, &log);
+    if (ret < 0 && ret != NUWA_ERR_UNSUPPORTED) {
+        nw_vae_free(&m->vae);
+        nw_gguf_close(&m->gguf);
+        nw_free(m);
+        return ret;
+    }
+    m->has_tf = ret == 0;
+    if (nw_gguf_find_kv(m->gguf, "nuwa.tokenizer.merges")) {
+        ret = nw_tokenizer_load(&m->tok, m->gguf, &log);
+        if (ret < 0) {
+            nw_nuwa_free(&m->tf);
+            nw_vae_free(&m->vae);
+            nw_gguf_close(&m->gguf);
+            nw_free(m);
+            return ret;
+        }
+    }
     nw_log(&log, NUWA_LOG_INFO, "%s: VQGAN %dx%dx%d -> %dx%d tokens, codebook %d x %d\n", path,
            m->vae.image_size, m->vae.image_size, m->vae.channels, m->vae.fmap_size, m->vae.fmap_size,
            m->vae.codebook_size, m->vae.codebook_dim);
@@ -116,6 +146,8 @@ void nuwa_model_unref(NuwaModel **pm)
     *pm = NULL;
     if (atomic_fetch_sub(&m->refs, 1) != 1)
         return;
+    nw_tokenizer_free(&m->tok);
+    nw_nuwa_free(&m->tf);
     nw_vae_free(&m->vae);
     nw_gguf_close(&m->gguf);
     nw_free(m);
@@ -268,6 +300,10 @@ void nuwa_session_destroy(NuwaSession **ps)
         return;
     *ps = NULL;
     session_free_bufs(s);
+    if (s->gen_ready)
+        nw_gen_free(&s->gen);
+    nw_free(s->u);
+    nw_free(s->uw);
     nuwa_model_unref(&s->model);
     nw_free(s);
 }
@@ -279,7 +315,22 @@ int nuwa_session_set_threads(NuwaSession *s, int n_threads)
     n_threads = resolve_threads(n_threads);
     if (n_threads == s->n_threads)
         return 0;
-    return session_alloc(s, n_threads);
+    int r = session_alloc(s, n_threads);
+    if (r == 0 && s->gen_ready) {
+        /* the generator's scratch is sized per thread; its caches stay valid */
+        NwTfWork w, wu;
+        if ((r = nw_tf_work_alloc(&w, &s->model->tf, &s->ops, s->gen.block, n_threads)) == 0) {
+            if ((r = nw_tf_work_alloc(&wu, &s->model->tf, &s->ops, s->gen.block, n_threads)) < 0) {
+                nw_tf_work_free(&w);
+                return r;
+            }
+            nw_tf_work_free(&s->gen.work);
+            nw_tf_work_free(&s->gen.work_u);
+            s->gen.work = w;
+            s->gen.work_u = wu;
+        }
+    }
+    return r;
 }
 
 /* ---- frames -------------------------------------------------------------------------------- */
@@ -419,6 +470,209 @@ int nuwa_vae_decode(NuwaSession *s, const int32_t *tokens, int n, NuwaFrame *fra
     for (int i = 0; i < n; i++) {
         nw_vae_decode_image(v, &s->ops, &s->ctx, &s->bufs, tokens + (size_t)i * T, s->img, NULL, NULL);
         planar_to_frame(s->img, &frames[i], v->channels, v->image_size);
+    }
+    return 0;
+}
+
+/* ---- transformer ------------------------------------------------------------------------- */
+
+int nuwa_model_transformer_info(const NuwaModel *m, NuwaTransformerInfo *info)
+{
+    if (!m || !info)
+        return NUWA_ERR_INVAL;
+    memset(info, 0, sizeof(*info));
+    info->has_tokenizer = m->tok != NULL;
+    if (!m->has_tf)
+        return 0;
+    const NwNuwa *t = &m->tf;
+    info->present = 1;
+    info->dim = t->dim;
+    info->max_video_frames = t->max_frames;
+    info->text_max_seq_len = t->text_len;
+    info->text_num_tokens = t->text_vocab;
+    info->enc_depth = t->enc_depth;
+    info->dec_depth = t->dec_depth;
+    info->dec_heads = t->dec_heads;
+    info->dec_dim_head = t->dec_dh;
+    memcpy(info->kernel, t->kernel, sizeof(info->kernel));
+    info->reversible = t->dec_rev;
+    return 0;
+}
+
+void nuwa_gen_params_default(NuwaGenParams *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof(*p));
+    p->temperature = 1.f;
+    p->filter_thres = 0.9f;
+    p->cond_scale = 2.f;
+}
+
+int nuwa_tokenize(const NuwaModel *m, const char *text, int32_t *ids, int max_ids, int *n_ids)
+{
+    NwLog quiet = {0};
+    if (!m || !text || !n_ids || max_ids < 0 || (max_ids > 0 && !ids))
+        return NUWA_ERR_INVAL;
+    if (!m->tok)
+        return NUWA_ERR_UNSUPPORTED;
+    return nw_tokenizer_encode(m->tok, text, ids, max_ids, n_ids, 0, &quiet);
+}
+
+int nuwa_session_start_ids(NuwaSession *s, const int32_t *text_ids, int n_ids, const NuwaGenParams *p)
+{
+    NuwaGenParams def;
+    int r;
+    if (!s || n_ids < 0 || (n_ids > 0 && !text_ids))
+        return NUWA_ERR_INVAL;
+    const NuwaModel *m = s->model;
+    if (!m->has_tf) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "generate: this model file has no NUWA transformer (VQGAN only)\n");
+        return NUWA_ERR_UNSUPPORTED;
+    }
+    if (!p) {
+        nuwa_gen_params_default(&def);
+        p = &def;
+    }
+    if (!(p->temperature > 0.f) || !(p->filter_thres >= 0.f && p->filter_thres < 1.f) || !isfinite(p->cond_scale)) {
+        nw_log(&s->log, NUWA_LOG_ERROR,
+               "generate: bad parameters (temperature %g must be > 0, filter_thres %g in [0, 1), cond_scale %g finite)\n",
+               p->temperature, p->filter_thres, p->cond_scale);
+        return NUWA_ERR_INVAL;
+    }
+    const NwNuwa *t = &m->tf;
+    if (n_ids > t->text_len) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "generate: %d text tokens, the model takes at most %d\n", n_ids, t->text_len);
+        return NUWA_ERR_INVAL;
+    }
+    for (int i = 0; i < n_ids; i++)
+        if (text_ids[i] < 0 || text_ids[i] >= t->text_vocab) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "generate: text token %d is %d, outside [0, %d)\n", i, text_ids[i],
+                   t->text_vocab);
+            return NUWA_ERR_INVAL;
+        }
+    if (!s->gen_ready) {
+        if ((r = nw_gen_init(&s->gen, t, &s->ops, t->T, s->n_threads)) < 0)
+            return r;
+        s->u = nw_alloc(sizeof(float) * t->V);
+        s->uw = nw_alloc(sizeof(float) * t->V);
+        if (!s->u || !s->uw) {
+            nw_gen_free(&s->gen);
+            return NUWA_ERR_NOMEM;
+        }
+        s->gen_ready = 1;
+    }
+    int32_t *padded = nw_calloc(t->text_len, sizeof(int32_t));
+    if (!padded)
+        return NUWA_ERR_NOMEM;
+    if (n_ids)
+        memcpy(padded, text_ids, sizeof(int32_t) * n_ids);
+    NwGenOpts o = {p->cond_scale, p->reference_guidance != 0, p->reference_window != 0};
+    NwCtx ctx = s->ctx;
+    nw_gen_start(&s->gen, &s->ops, &ctx, padded, &o);
+    nw_free(padded);
+    s->gp = *p;
+    s->started = 1;
+    return 0;
+}
+
+int nuwa_session_start_text(NuwaSession *s, const char *text, const NuwaGenParams *p)
+{
+    if (!s || !text)
+        return NUWA_ERR_INVAL;
+    const NuwaModel *m = s->model;
+    if (!m->has_tf)
+        return nuwa_session_start_ids(s, NULL, 0, p); /* logs the reason */
+    if (!m->tok) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "generate: this model file has no tokenizer; pass token ids instead\n");
+        return NUWA_ERR_UNSUPPORTED;
+    }
+    const int max = m->tf.text_len;
+    int32_t *ids = nw_calloc(max, sizeof(int32_t));
+    int n = 0, r;
+    if (!ids)
+        return NUWA_ERR_NOMEM;
+    r = nw_tokenizer_encode(m->tok, text, ids, max, &n, 0, &s->log);
+    if (r == 0)
+        r = nuwa_session_start_ids(s, ids, n, p);
+    nw_free(ids);
+    return r;
+}
+
+static int check_started(NuwaSession *s, const char *what)
+{
+    if (!s->model->has_tf) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "%s: this model file has no NUWA transformer (VQGAN only)\n", what);
+        return NUWA_ERR_UNSUPPORTED;
+    }
+    if (!s->started) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "%s: call nuwa_session_start_text/_ids first\n", what);
+        return NUWA_ERR_INVAL;
+    }
+    return 0;
+}
+
+int nuwa_session_push_tokens(NuwaSession *s, const int32_t *tokens, int n_frames)
+{
+    int r;
+    if (!s || n_frames < 0 || (n_frames > 0 && !tokens))
+        return NUWA_ERR_INVAL;
+    if ((r = check_started(s, "push")) < 0)
+        return r;
+    const NwNuwa *t = &s->model->tf;
+    const size_t n = (size_t)n_frames * t->T;
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= t->V) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "push: token %zu is %d, outside the codebook [0, %d)\n", i, tokens[i], t->V);
+            return NUWA_ERR_INVAL;
+        }
+    for (size_t i = 0; i < n; i += (size_t)t->T)
+        if ((r = nw_gen_push(&s->gen, tokens + i, t->T)) < 0)
+            return r;
+    return 0;
+}
+
+int nuwa_session_push_frames(NuwaSession *s, const NuwaFrame *frames, int n)
+{
+    int r;
+    if (!s || n < 0 || (n > 0 && !frames))
+        return NUWA_ERR_INVAL;
+    if ((r = check_started(s, "push")) < 0)
+        return r;
+    const int T = s->model->vae.fmap_size * s->model->vae.fmap_size;
+    int32_t *tok = nw_alloc(sizeof(int32_t) * T);
+    if (!tok)
+        return NUWA_ERR_NOMEM;
+    for (int i = 0; i < n && r == 0; i++) {
+        r = nuwa_vae_encode(s, &frames[i], 1, tok);
+        if (r == 0)
+            r = nuwa_session_push_tokens(s, tok, 1);
+    }
+    nw_free(tok);
+    return r;
+}
+
+int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens)
+{
+    int r;
+    if (!s || n_frames < 0 || (n_frames > 0 && !tokens))
+        return NUWA_ERR_INVAL;
+    if ((r = check_started(s, "generate")) < 0)
+        return r;
+    const NwNuwa *t = &s->model->tf;
+    const int64_t total = (int64_t)n_frames * t->T;
+    NwCtx ctx = s->ctx;
+    for (int64_t i = 0; i < total; i++) {
+        if ((r = nw_gen_logits(&s->gen, &s->ops, &ctx)) < 0)
+            return r;
+        const int64_t L = nw_gen_count(&s->gen);
+        nw_uniforms(s->gp.seed, (uint64_t)L, s->u, t->V);
+        const int32_t tok = nw_sample(s->gen.logits, t->V, s->gp.filter_thres, s->gp.temperature, s->u, s->uw, NULL);
+        tokens[i] = tok;
+        if ((r = nw_gen_push(&s->gen, &tok, 1)) < 0)
+            return r;
+        if (s->gp.progress && s->gp.progress(s->gp.progress_opaque, i + 1, total))
+            return NUWA_ERR_AGAIN;
     }
     return 0;
 }

@@ -614,9 +614,11 @@ void nw_text_encode(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, 
             add_rows(x1, ybuf, (size_t)n * d);
             text_ff(m, ops, ctx, w, &e->sn_ff, &e->ff, x1, n, ybuf);
             add_rows(x2, ybuf, (size_t)n * d);
-            if (layer_out)
-                for (size_t i = 0; i < (size_t)n * d; i++)
-                    layer_out[(size_t)l * n * d + i] = x1[i] + x2[i];
+            if (layer_out) /* reversible: cat(x1, x2) per row, (n, 2d) */
+                for (int i = 0; i < n; i++) {
+                    memcpy(layer_out + ((size_t)l * n + i) * 2 * d, x1 + (size_t)i * d, sizeof(float) * d);
+                    memcpy(layer_out + ((size_t)l * n + i) * 2 * d + d, x2 + (size_t)i * d, sizeof(float) * d);
+                }
         }
     }
     if (m->enc_rev)
@@ -767,6 +769,8 @@ int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const
             add_rows(x1, y, nd);
             dec_ff(m, ops, ctx, w, s, li, 0, p0, x1, n, y);
             add_rows(x1, y, nd);
+            if (w->layer_out)
+                memcpy(w->layer_out + (size_t)li * nd, x1, sizeof(float) * nd);
         } else {
             dec_attn(m, ops, ctx, w, s, li, p0, x2, n, y);
             add_rows(x1, y, nd);
@@ -776,6 +780,11 @@ int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const
             add_rows(x1, y, nd);
             dec_ff(m, ops, ctx, w, s, li, 1, p0, x1, n, y);
             add_rows(x2, y, nd);
+            if (w->layer_out) /* cat(x1, x2) per row */
+                for (int i = 0; i < n; i++) {
+                    memcpy(w->layer_out + ((size_t)li * n + i) * 2 * d, x1 + (size_t)i * d, sizeof(float) * d);
+                    memcpy(w->layer_out + ((size_t)li * n + i) * 2 * d + d, x2 + (size_t)i * d, sizeof(float) * d);
+                }
         }
     }
     if (m->dec_rev)

@@ -101,6 +101,8 @@ typedef struct NwTfWork {
     int32_t *idx;
     float *scratch;
     size_t scratch_len;
+    float *layer_out;      /* tests: when set, nw_dec_run stores each layer's residual stream,
+                              (depth, n, d), reversible (depth, n, 2d) = cat(x1, x2) */
 } NwTfWork;
 
 int nw_tf_work_alloc(NwTfWork *w, const NwNuwa *m, const NwOps *ops, int max_rows, int n_threads);
@@ -114,7 +116,7 @@ void nw_dec_state_reset(NwDecState *s);
 
 /** Runs the text encoder on `text` (text_len ids; 0 = padding) and fills `t` (embeds, masks,
  * per-layer cross K/V). `layer_out` (may be NULL) receives (enc_depth, n, d) residual streams
- * after each layer (reversible: x1 + x2). */
+ * after each layer (reversible: (enc_depth, n, 2d) = cat(x1, x2)). */
 void nw_text_encode(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const int32_t *text,
                     NwTextCtx *t, float *layer_out);
 

@@ -402,9 +402,26 @@ static void FN(conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, con
 static void FN(matmul)(const NwCtx *ctx, int M, int N, int K, const float *A, int lda, int trans_a,
                        const float *B, int ldb, int trans_b, const float *bias, float *C, int ldc)
 {
+    if (M == 1 && !trans_a) {
+        /* a single row (incremental decoding): a GEMV reads the weights once, no packing */
+#pragma omp parallel num_threads(1)
+        {
+            omp_set_num_threads(1); /* keep OpenBLAS on this thread */
+            if (trans_b)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.f, B, ldb, A, 1, 0.f, C, 1);
+            else
+                cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.f, B, ldb, A, 1, 0.f, C, 1);
+        }
+        if (bias)
+            for (int n = 0; n < N; n++)
+                C[n] += bias[0];
+        return;
+    }
     const int chunk = NW_MIN(N, 256);
     const int nchunks = chunk > 0 ? (N + chunk - 1) / chunk : 0;
-#pragma omp parallel num_threads(ctx->n_threads)
+    /* small products run on the calling thread: a team costs more than it saves */
+    const int big = (double)M * N * K > 4e6 && nchunks > 1;
+#pragma omp parallel num_threads(ctx->n_threads) if (big)
     {
         omp_set_num_threads(1);
 #pragma omp for schedule(dynamic)

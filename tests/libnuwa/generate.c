@@ -19,9 +19,9 @@
 #include "transformer.h"
 #include "vqgan.h"
 
-static int brute_sample(const float *l, int V, float thres, float temp, const float *u)
+static int brute_sample(const float *l, int V, double thres, float temp, const float *u)
 {
-    int k = (int)((1.0 - (double)thres) * V);
+    int k = (int)((1.0 - thres) * V);
     k = k < 1 ? 1 : k;
     int *order = malloc(sizeof(int) * V);
     for (int i = 0; i < V; i++)
@@ -58,7 +58,7 @@ Test(generate, sample_matches_brute_force)
 {
     TRng r = {31};
     const int Vs[] = {1, 2, 10, 40, 100, 1000};
-    const float thr[] = {0.0f, 0.5f, 0.9f, 0.99f};
+    const double thr[] = {0.0, 0.5, 0.9, 0.99};
     for (size_t vi = 0; vi < 6; vi++) {
         const int V = Vs[vi];
         float *l = malloc(sizeof(float) * V), *u = malloc(sizeof(float) * V), *w = malloc(sizeof(float) * V);
