@@ -926,7 +926,8 @@ def convert_nuwa_cli(args, cfg):
     except Exception as e:
         raise ConvertError(f"cannot load {args.checkpoint}: {e}")
     sd = _unwrap_nuwa_checkpoint(obj)
-    ncfg, rep = write_nuwa_gguf(args.output, cfg, sd, dtype=args.dtype, name=args.name)
+    tok = tokenizer_metadata() if getattr(args, "tokenizer", None) is not False else None
+    ncfg, rep = write_nuwa_gguf(args.output, cfg, sd, dtype=args.dtype, name=args.name, extra_kv=tok)
     v = ncfg["vae"]
     print(f"convert.py: wrote {args.output}: NUWA, {rep['tensors']} tensors ({args.dtype}); dim {ncfg['dim']}, "
           f"F {ncfg['max_video_frames']}, fmap {ncfg['fmap']}, V {ncfg['num_image_tokens']}, "
@@ -937,6 +938,50 @@ def convert_nuwa_cli(args, cfg):
           f"VAE dim {v['dim']}, S {v['image_size']}, layers {v['num_layers']}; dropped {rep['aliases_dropped']} "
           f"reversible aliases and {rep['masks_dropped']} mask buffers")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# text tokenizer (docs/FORMAT.md "Text tokenizer", docs/MODEL.md section 6)
+
+TOKENIZER_MODEL = "clip-bpe"
+TOKENIZER_N_MERGES = 49152 - 256 - 2  # SimpleTokenizer reads lines 2 .. 48895 of the file
+
+
+def default_bpe_path():
+    """bpe_simple_vocab_16e6.txt of the installed nuwa-pytorch (found without importing it)."""
+    import importlib.util
+    import os
+    spec = importlib.util.find_spec("nuwa_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConvertError("nuwa_pytorch is not installed, so its BPE vocabulary cannot be found "
+                           "(run: sh tools/setup_env.sh, or pass --no-tokenizer)")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "bpe_simple_vocab_16e6.txt")
+    if not os.path.isfile(path):
+        raise ConvertError(f"{path} is missing")
+    return path
+
+
+def read_bpe_merges(path=None):
+    """The merges SimpleTokenizer uses, in rank order, each as 'left right'."""
+    path = path or default_bpe_path()
+    with open(path, encoding="utf8") as f:
+        lines = f.read().split("\n")
+    merges = lines[1:TOKENIZER_N_MERGES + 1]
+    if len(merges) != TOKENIZER_N_MERGES:
+        raise ConvertError(f"{path}: {len(merges)} merges, expected {TOKENIZER_N_MERGES}")
+    for i, m in enumerate(merges):
+        parts = m.split()
+        if len(parts) != 2 or m != " ".join(parts):
+            raise ConvertError(f"{path}:{i + 2}: not a 'left right' merge: {m!r}")
+    return merges
+
+
+def tokenizer_metadata(path=None):
+    """The nuwa.tokenizer.* keys (for extra_kv of write_vae_gguf / write_nuwa_gguf)."""
+    return {
+        "nuwa.tokenizer.model": (TOKENIZER_MODEL, GGUFValueType.STRING),
+        "nuwa.tokenizer.merges": (read_bpe_merges(path), GGUFValueType.STRING),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -974,6 +1019,9 @@ def build_arg_parser():
     p.add_argument("--name", help="general.name to store")
     p.add_argument("--vae-only", action="store_true",
                    help="with a NUWA --config (nested \"vae\" object): write only the VQGAN")
+    p.add_argument("--tokenizer", action=argparse.BooleanOptionalAction, default=None,
+                   help="store the text tokenizer (nuwa.tokenizer.*: the BPE merges of the installed "
+                        "nuwa-pytorch); default: on for a whole NUWA, off for a VQGanVAE")
     g = p.add_argument_group("VQGanVAE constructor arguments (override --config; default = reference default)")
     g.add_argument("--dim", type=int, help="base width (required unless in --config)")
     g.add_argument("--image-size", type=int, help="frame side (required unless in --config)")
@@ -1020,7 +1068,8 @@ def main(argv=None):
         except Exception as e:
             raise ConvertError(f"cannot load {args.checkpoint}: {e}")
         sd = unwrap_checkpoint(obj)
-        ncfg = write_vae_gguf(args.output, cfg, sd, dtype=args.dtype, name=args.name)
+        tok = tokenizer_metadata() if args.tokenizer else None
+        ncfg = write_vae_gguf(args.output, cfg, sd, dtype=args.dtype, name=args.name, extra_kv=tok)
         n = len(expected_shapes(ncfg))
         print(f"convert.py: wrote {args.output}: {n} tensors ({args.dtype}), "
               f"dim {ncfg['dim']}, S {ncfg['image_size']}, layers {ncfg['num_layers']}, "

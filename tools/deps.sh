@@ -3,7 +3,7 @@
 # or prints the exact command to run and fails.
 # Usage: tools/deps.sh [extra-package ...]
 set -u
-pkgs="build-essential pkg-config libopenblas-openmp-dev libcriterion-dev $*"
+pkgs="build-essential pkg-config libopenblas-openmp-dev libcriterion-dev libpcre2-dev libutf8proc-dev $*"
 missing=
 for p in $pkgs; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Create tools/.venv for the libnuwa reference tools (convert.py, make_fixtures.py,
-# bench/ref_vqgan.py, make_nuwa_fixtures.py, bench/ref_nuwa.py).
+# bench/ref_vqgan.py, make_nuwa_fixtures.py, bench/ref_nuwa.py, make_tokenizer_fixture.py).
 #
 # The venv uses the system python with --system-site-packages so that Debian's
 # python3-torch (1.13.1) and python3-numpy are used; the pure-Python packages
@@ -27,6 +27,11 @@ fi
 if ! "$py" -c 'import yaml' >/dev/null 2>&1; then
     echo "setup_env.sh: $py cannot import yaml (needed by gguf); install it:" >&2
     echo "apt-get install python3-yaml" >&2
+    exit 1
+fi
+if ! "$py" -c 'import regex' >/dev/null 2>&1; then
+    echo "setup_env.sh: $py cannot import regex (needed by the reference text tokenizer); install it:" >&2
+    echo "apt-get install python3-regex" >&2
     exit 1
 fi
 if ! "$py" -c 'import venv, ensurepip' >/dev/null 2>&1; then
