@@ -581,8 +581,8 @@ int nuwa_session_start_text(NuwaSession *s, const char *text, const NuwaGenParam
     if (!s || !text)
         return NUWA_ERR_INVAL;
     const NuwaModel *m = s->model;
-    if (!m->has_tf)
-        return nuwa_session_start_ids(s, NULL, 0, p); /* logs the reason */
+    if (!m->has_tf || !text[0])
+        return nuwa_session_start_ids(s, NULL, 0, p); /* no text: unconditional */
     if (!m->tok) {
         nw_log(&s->log, NUWA_LOG_ERROR, "generate: this model file has no tokenizer; pass token ids instead\n");
         return NUWA_ERR_UNSUPPORTED;
