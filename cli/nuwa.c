@@ -15,6 +15,7 @@
 #include <string.h>
 #include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nuwa.h"
 
@@ -189,6 +190,19 @@ static int cmd_info(const char *path)
            v.use_cosine_sim ? "cosine" : "euclidean",
            v.codebook_dim != v.feature_dim ? ", with projections" : "");
     printf("  %-20s%d (%dx%d)\n", "tokens per frame:", v.tokens_per_frame, v.fmap_size, v.fmap_size);
+    NuwaTransformerInfo ti;
+    nuwa_model_transformer_info(m, &ti);
+    if (ti.present) {
+        printf("NUWA transformer:\n");
+        printf("  %-20s%d\n", "dim:", ti.dim);
+        printf("  %-20s%d (%d tokens per frame)\n", "max_video_frames:", ti.max_video_frames, v.tokens_per_frame);
+        printf("  %-20s%d layers%s\n", "text encoder:", ti.enc_depth, "");
+        printf("  %-20s%d layers, %d heads x %d%s\n", "video decoder:", ti.dec_depth, ti.dec_heads, ti.dec_dim_head,
+               ti.reversible ? ", reversible" : "");
+        printf("  %-20s%dx%dx%d\n", "3DNA window:", ti.kernel[0], ti.kernel[1], ti.kernel[2]);
+        printf("  %-20s%d tokens, vocabulary %d%s\n", "text:", ti.text_max_seq_len, ti.text_num_tokens,
+               ti.has_tokenizer ? ", CLIP BPE tokenizer included" : ", no tokenizer (token ids only)");
+    }
     const int n = nuwa_model_tensor_count(m);
     uint64_t bytes = 0;
     printf("tensors: %d\n", n);
@@ -432,6 +446,7 @@ typedef struct GenOpts {
 typedef struct Progress {
     double t0;
     int64_t last_print;
+    int tty;
 } Progress;
 
 static double now_s(void)
@@ -445,10 +460,12 @@ static int progress_cb(void *opaque, int64_t done, int64_t total)
 {
     Progress *p = opaque;
     const double el = now_s() - p->t0;
+    if (!p->tty && done != total)
+        return 0; /* not a terminal: only the summary line */
     if (done == total || done - p->last_print >= 16 || done == 1) {
         const double rate = el > 0 ? done / el : 0;
-        fprintf(stderr, "\rnuwa: token %lld/%lld  %.1f tok/s  ETA %.0f s   ", (long long)done, (long long)total, rate,
-                rate > 0 ? (total - done) / rate : 0.0);
+        fprintf(stderr, "%snuwa: token %lld/%lld  %.1f tok/s  ETA %.0f s   ", p->tty ? "\r" : "", (long long)done,
+                (long long)total, rate, rate > 0 ? (total - done) / rate : 0.0);
         if (done == total)
             fputc('\n', stderr);
         p->last_print = done;
@@ -481,7 +498,7 @@ static int cmd_generate(const char *model, char **ctx_files, int n_ctx, const Ge
     NuwaVaeInfo v;
     NuwaTransformerInfo ti;
     NuwaGenParams gp;
-    Progress pr = {0, 0};
+    Progress pr = {0, 0, isatty(2)};
     int32_t *tok = NULL;
     int ret = 1, err;
     if (!m || !(s = new_session(m, threads)))
@@ -578,7 +595,7 @@ int main(int argc, char **argv)
     const char *out = NULL;
     char *pos[256];
     int npos = 0;
-    GenOpts go = {NULL, 0, 0, 1.f, 0.9f, 2.f, 0, NULL};
+    GenOpts go = {.temperature = 1.f, .cond_scale = 2.f, .filter_thres = 0.9};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--reference")) {

@@ -48,7 +48,7 @@ const char *nuwa_strerror(int err)
     case NUWA_ERR_INVAL: return "invalid argument";
     case NUWA_ERR_IO: return "input/output error";
     case NUWA_ERR_BAD_MODEL: return "malformed or inconsistent model file";
-    case NUWA_ERR_UNSUPPORTED: return "not supported by this build";
+    case NUWA_ERR_UNSUPPORTED: return "not supported by this model or build";
     case NUWA_ERR_BACKEND: return "compute backend failure";
     case NUWA_ERR_AGAIN: return "more input needed";
     case NUWA_ERR_EOF: return "end of stream";

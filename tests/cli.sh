@@ -110,7 +110,7 @@ check "info: nothing on stderr" [ ! -s "$T/err" ]
 
 run info "$V3"
 check "info gray model: channels 1, 3x3 tokens" \
-    sh -c 'grep -q "^ *channels: *1$" "$1" && grep -q "tokens per frame: 9 (3x3)" "$1"' sh "$T/out"
+    sh -c 'grep -q "^ *channels: *1$" "$1" && grep -q "tokens per frame: *9 (3x3)" "$1"' sh "$T/out"
 
 run info "$T/does-not-exist.gguf"
 check "info missing file: error exit" failed
@@ -291,6 +291,48 @@ check "gray decode = roundtrip" cmp -s "$T/g_dec.pgm" "$T/g_rt.pgm"
 run encode "$V3" "$T/g6.ppm"
 check "P6 on the gray model: error exit mentioning channels" \
     sh -c '[ "$1" -ne 0 ] && grep -q channel "$2"' sh "$rc" "$T/err"
+
+# ---- generate / predict (NUWA transformer fixture: 16x16 RGB, 4x4 tokens, F = 2) ------------
+N1=tests/fixtures/nuwa_n1.gguf
+mkpnm "$T/c16a.ppm" P6 16 16 7
+mkpnm "$T/c16b.ppm" P6 16 16 8
+run generate "$N1" --frames 3 --seed 5 -o "$T/gen_%02d.ppm" --tokens-out "$T/gen1.tok"
+check "generate: exit 0" [ "$rc" -eq 0 ]
+check "generate: writes 3 frames of 16x16" sh -c 'for i in 00 01 02; do [ -s "$1/gen_$i.ppm" ] || exit 1; done' sh "$T"
+check "generate: frame is a valid P6" pnm_ok "$T/gen_02.ppm" P6 16 16
+check "generate: 3 token grids of 4 lines" [ "$(grep -c . "$T/gen1.tok")" -eq 12 ]
+check "generate: a progress line on stderr" has "$T/err" "tok/s"
+run -t 1 generate "$N1" --frames 3 --seed 5 -o "$T/gen_%02d.ppm" --tokens-out "$T/gen2.tok"
+check "generate: same seed, 1 thread -> same tokens" cmp -s "$T/gen1.tok" "$T/gen2.tok"
+run generate "$N1" --frames 3 --seed 6 -o "$T/other_%02d.ppm" --tokens-out "$T/gen3.tok"
+check "generate: another seed -> other tokens" sh -c '! cmp -s "$1" "$2"' sh "$T/gen1.tok" "$T/gen3.tok"
+run generate "$N1" --frames 2 --reference --cond-scale 3 --temperature 0.7 --filter-thres 0.5 -o "$T/ref_%d.ppm"
+check "generate --reference with sampling options: exit 0" [ "$rc" -eq 0 ]
+run decode "$N1" "$T/gen1.tok" "$T/dec_%02d.ppm"
+check "generate: decoding the written tokens gives the written frames" cmp -s "$T/dec_02.ppm" "$T/gen_02.ppm"
+
+run predict "$N1" --frames 2 "$T/c16a.ppm" "$T/c16b.ppm" -o "$T/pred_%d.ppm"
+check "predict: exit 0" [ "$rc" -eq 0 ]
+check "predict: writes 2 frames" pnm_ok "$T/pred_1.ppm" P6 16 16
+run predict "$N1" --frames 2 "$T/a.ppm"
+check "predict: a 32x32 context frame on a 16x16 model -> error naming 16x16" \
+    sh -c 'failed() { [ "$1" -ne 0 ] && [ "$1" -lt 128 ]; }; failed "$2" && grep -q 16x16 "$3"' sh "$rc" "$rc" "$T/err"
+
+run generate "$N1" --frames 0
+check "generate --frames 0: usage error" [ "$rc" -eq 2 ]
+run generate "$N1"
+check "generate without --frames: usage error" [ "$rc" -eq 2 ]
+run generate "$N1" --frames 1 --temperature 0 -o "$T/x_%d.ppm"
+check "generate --temperature 0: error naming temperature" sh -c '[ "$1" -eq 1 ] && grep -q temperature "$2"' sh "$rc" "$T/err"
+run generate "$N1" --frames 1 --temperature abc
+check "generate --temperature abc: usage error" [ "$rc" -eq 2 ]
+run generate "$N1" --frames 1 --text "a cat" -o "$T/x_%d.ppm"
+check "generate --text on a model without tokenizer: error naming the tokenizer" \
+    sh -c '[ "$1" -eq 1 ] && grep -q tokenizer "$2"' sh "$rc" "$T/err"
+run generate "$V1" --frames 1
+check "generate on a VQGAN-only model: error" sh -c '[ "$1" -eq 1 ] && grep -q "no NUWA transformer" "$2"' sh "$rc" "$T/err"
+run info "$N1"
+check "info on a NUWA model lists the transformer" has "$T/out" "^NUWA transformer:"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

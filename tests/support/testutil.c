@@ -180,6 +180,21 @@ int nuwa_random_gguf(const NwVae *vhp, const NwNuwa *nhp, uint64_t seed, uint8_t
     return r < 0 ? -1 : 0;
 }
 
+int vae_random_gguf_with_merges(const NwVae *hp, uint64_t seed, const char *const *merges, uint64_t n,
+                                uint8_t **buf, size_t *size)
+{
+    Gen g = {{seed}, nw_gguf_writer_new(), NW_TYPE_F32, hp->use_cosine_sim, 0, NULL, NULL};
+    int r = -1;
+    if (!g.w)
+        return -1;
+    if (nw_vae_write_hparams(hp, g.w) == 0 && nw_gguf_writer_add_str(g.w, "nuwa.tokenizer.model", "clip-bpe") == 0 &&
+        nw_gguf_writer_add_array(g.w, "nuwa.tokenizer.merges", NW_GGUF_STRING, merges, n) == 0 &&
+        nw_vae_describe(hp, gen_tensor, &g) == 0 && !g.err)
+        r = nw_gguf_writer_to_buffer(g.w, buf, size);
+    nw_gguf_writer_free(&g.w);
+    return r < 0 ? -1 : 0;
+}
+
 int vae_random_gguf(const NwVae *hp, uint64_t seed, int dtype, uint8_t **buf, size_t *size)
 {
     return vae_random_gguf_edit(hp, seed, dtype, NULL, NULL, buf, size);

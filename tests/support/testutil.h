@@ -54,6 +54,9 @@ typedef int (*TWriterEdit)(void *opaque, NwGgufWriter *w, const char *name, int 
                            int64_t *shape, float *data, size_t n);
 int vae_random_gguf_edit(const NwVae *hp, uint64_t seed, int dtype, TWriterEdit edit, void *opaque,
                          uint8_t **buf, size_t *size);
+/* A random VQGAN model file that also carries tokenizer merges. */
+int vae_random_gguf_with_merges(const NwVae *hp, uint64_t seed, const char *const *merges, uint64_t n,
+                                uint8_t **buf, size_t *size);
 /* A random whole NUWA model (VQGAN + transformer) in a malloc'ed GGUF buffer. */
 int nuwa_random_gguf(const NwVae *vhp, const NwNuwa *nhp, uint64_t seed, uint8_t **buf, size_t *size);
 /* Writes buf to a fresh temporary file; returns its path (static storage per call site: copy). */
