@@ -297,6 +297,20 @@ NUWA_API int nuwa_session_push_frames(NuwaSession *s, const NuwaFrame *frames, i
  */
 NUWA_API int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens);
 
+/** Generates the next n_frames frames and decodes them into caller frames (n_frames frames
+ * of the model's size; see nuwa_vae_decode). `tokens` (may be NULL) also receives the ids. */
+NUWA_API int nuwa_session_generate_frames(NuwaSession *s, int n_frames, NuwaFrame *frames, int32_t *tokens);
+
+/**
+ * Generates n_frames frames in each of n started sessions at once (a batch of prompts or
+ * streams), one session per thread, each exactly as nuwa_session_generate would (the results do
+ * not depend on the batching). Sessions must be distinct; progress callbacks are called from
+ * worker threads.
+ * @param tokens  tokens[i] receives session i's n_frames * tokens_per_frame ids
+ * @return 0 or the first error (sessions after a failing one still run)
+ */
+NUWA_API int nuwa_generate_batch(NuwaSession *const *sessions, int n, int n_frames, int32_t *const *tokens);
+
 #ifdef __cplusplus
 }
 #endif

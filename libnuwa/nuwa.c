@@ -676,3 +676,58 @@ int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens)
     }
     return 0;
 }
+
+int nuwa_session_generate_frames(NuwaSession *s, int n_frames, NuwaFrame *frames, int32_t *tokens)
+{
+    int r;
+    if (!s || n_frames < 0 || (n_frames > 0 && !frames))
+        return NUWA_ERR_INVAL;
+    if ((r = check_started(s, "generate")) < 0)
+        return r;
+    for (int i = 0; i < n_frames; i++)
+        if ((r = check_frame(s, &frames[i], i, "generate")) < 0)
+            return r;
+    const int T = s->model->tf.T;
+    int32_t *tok = tokens ? tokens : nw_alloc(sizeof(int32_t) * (size_t)(n_frames ? n_frames : 1) * T);
+    if (!tok)
+        return NUWA_ERR_NOMEM;
+    r = nuwa_session_generate(s, n_frames, tok);
+    if (r == 0)
+        r = nuwa_vae_decode(s, tok, n_frames, frames);
+    if (!tokens)
+        nw_free(tok);
+    return r;
+}
+
+int nuwa_generate_batch(NuwaSession *const *sessions, int n, int n_frames, int32_t *const *tokens)
+{
+    int ret = 0;
+    if (!sessions || !tokens || n < 0 || n_frames < 0)
+        return NUWA_ERR_INVAL;
+    for (int i = 0; i < n; i++) {
+        if (!sessions[i] || (!tokens[i] && n_frames > 0))
+            return NUWA_ERR_INVAL;
+        for (int j = 0; j < i; j++)
+            if (sessions[j] == sessions[i])
+                return NUWA_ERR_INVAL;
+    }
+    if (n == 0)
+        return 0;
+    int threads = sessions[0]->n_threads;
+    if (threads > n)
+        threads = n;
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+    for (int i = 0; i < n; i++) {
+        NuwaSession *s = sessions[i];
+        const int own = s->ctx.n_threads;
+        s->ctx.n_threads = 1; /* one thread per session; the result does not depend on it */
+        const int r = nuwa_session_generate(s, n_frames, tokens[i]);
+        s->ctx.n_threads = own;
+        if (r < 0) {
+#pragma omp critical(nuwa_batch_err)
+            if (ret == 0)
+                ret = r;
+        }
+    }
+    return ret;
+}

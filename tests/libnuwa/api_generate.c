@@ -245,3 +245,39 @@ Test(api_generate, tokenizer_through_the_api)
     cr_expect_eq(nuwa_tokenize(v, "a", ids, 16, &n), NUWA_ERR_UNSUPPORTED);
     nuwa_model_unref(&v);
 }
+
+Test(api_generate, batch_equals_single_sessions)
+{
+    NuwaModel *m = load("nuwa_n2.gguf");
+    const int T = 16, frames = 4;
+    NuwaSession *s[3];
+    int32_t single[3][4 * 16], batch[3][4 * 16];
+    int32_t *outs[3] = {batch[0], batch[1], batch[2]};
+    const int32_t texts[3][2] = {{3, 9}, {11, 0}, {40, 41}};
+    for (int i = 0; i < 3; i++) {
+        NuwaGenParams gp;
+        nuwa_gen_params_default(&gp);
+        gp.seed = 100 + i;
+        s[i] = session(m, 2);
+        cr_assert_eq(nuwa_session_start_ids(s[i], texts[i], 2, &gp), 0);
+        cr_assert_eq(nuwa_session_generate(s[i], frames, single[i]), 0);
+        cr_assert_eq(nuwa_session_start_ids(s[i], texts[i], 2, &gp), 0); /* again from the start */
+    }
+    cr_assert_eq(nuwa_generate_batch(s, 3, frames, outs), 0);
+    for (int i = 0; i < 3; i++)
+        cr_expect(!memcmp(single[i], batch[i], sizeof(int32_t) * frames * T), "session %d differs in the batch", i);
+    NuwaSession *dup[2] = {s[0], s[0]};
+    cr_expect_eq(nuwa_generate_batch(dup, 2, 1, outs), NUWA_ERR_INVAL, "the same session twice");
+    /* generate_frames decodes what it samples */
+    unsigned char px[2][16 * 16 * 3];
+    NuwaFrame f[2] = {{NUWA_FRAME_RGB24, 16, 16, 3, px[0], 48, 0}, {NUWA_FRAME_RGB24, 16, 16, 3, px[1], 48, 0}};
+    int32_t tok[32];
+    cr_assert_eq(nuwa_session_generate_frames(s[0], 2, f, tok), 0);
+    unsigned char px2[16 * 16 * 3];
+    NuwaFrame f2 = {NUWA_FRAME_RGB24, 16, 16, 3, px2, 48, 0};
+    cr_assert_eq(nuwa_vae_decode(s[0], tok + 16, 1, &f2), 0);
+    cr_expect(!memcmp(px[1], px2, sizeof(px2)));
+    for (int i = 0; i < 3; i++)
+        nuwa_session_destroy(&s[i]);
+    nuwa_model_unref(&m);
+}
