@@ -186,8 +186,8 @@ static int load_model(AVFilterContext *ctx, int need_tf)
     nuwa_model_vae_info(s->model, &s->vi);
     nuwa_model_transformer_info(s->model, &s->ti);
     if (need_tf && !s->ti.present) {
-        av_log(ctx, AV_LOG_ERROR, "model '%s' has only the VQGAN tokenizer, no NUWA transformer: "
-               "only mode=reconstruct works with it\n", s->model_path);
+        av_log(ctx, AV_LOG_ERROR, "model '%s' has only the VQGAN tokenizer, no NUWA transformer%s\n",
+               s->model_path, ctx->nb_inputs ? ": only mode=reconstruct works with it" : "");
         return AVERROR(EINVAL);
     }
     if (s->vi.channels != 3 && s->vi.channels != 1) {
