@@ -111,6 +111,15 @@ bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 golden:
 	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py
 
+# FFmpeg with the nuwa and nuwasrc filters (vf_nuwa.c + patches/ffmpeg-<line>/) into build/bin/:
+# tools/ffmpeg.sh. Variables: FFMPEG_MINIMAL=1 (fast test build), FFMPEG_VERSION=8.1|7.1|9.0,
+# FFMPEG_SOURCE=DIR|TARBALL (no download), FFMPEG_CONFIGURE_FLAGS=... (extra configure options).
+# `make patches` (at the end: needs no configure) regenerates patches/ffmpeg-*/.
+.PHONY: ffmpeg
+ffmpeg: all
+	@FFMPEG_VERSION='$(FFMPEG_VERSION)' FFMPEG_SOURCE='$(FFMPEG_SOURCE)' FFMPEG_MINIMAL='$(FFMPEG_MINIMAL)' \
+	  FFMPEG_CONFIGURE_FLAGS='$(FFMPEG_CONFIGURE_FLAGS)' sh tools/ffmpeg.sh build
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(BUILD)/libnuwa.a $(DESTDIR)$(PREFIX)/lib/
@@ -132,3 +141,10 @@ distclean: clean
 	rm -f config.mak config.h
 
 endif
+
+# Regenerates the FFmpeg patch series patches/ffmpeg-*/ from the pinned releases
+# (patches/FFMPEG_VERSIONS) and dry-runs them: tools/ffmpeg-patches.sh. Outside the configured
+# part because it needs no configure (and a directory named patches exists).
+.PHONY: patches
+patches:
+	@sh tools/ffmpeg-patches.sh

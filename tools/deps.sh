@@ -1,8 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages libnuwa needs to build and test (apt-get when run as root),
 # or prints the exact command to run and fails.
-# Usage: tools/deps.sh [extra-package ...]
+# Usage: tools/deps.sh [--ffmpeg] [extra-package ...]
+#   --ffmpeg  also what building FFmpeg with the nuwa filters needs (make ffmpeg, tools/ffmpeg.sh):
+#             nasm (x86 asm, optional there), zlib1g-dev (png), xz-utils (unpacking)
 set -u
+FFMPEG_PKGS="nasm zlib1g-dev xz-utils"
+if [ "${1:-}" = --ffmpeg ]; then
+    shift
+    set -- $FFMPEG_PKGS "$@"
+fi
 pkgs="build-essential pkg-config libopenblas-openmp-dev libcriterion-dev libpcre2-dev libutf8proc-dev $*"
 missing=
 for p in $pkgs; do
