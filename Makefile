@@ -103,6 +103,12 @@ test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check
 	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1
 	@echo "== CLI tests"
 	sh tests/cli.sh $(BUILD)/nuwa
+ifneq ($(SANITIZE),1)
+	@echo "== FFmpeg integration tests (minimal patched ffmpeg in build/bin-minimal)"
+	@sh tools/deps.sh --ffmpeg
+	+@FFMPEG_MINIMAL=1 FFMPEG_BIN_DIR=$(CURDIR)/build/bin-minimal sh tools/ffmpeg.sh build
+	sh tests/ffmpeg.sh build/bin-minimal/ffmpeg $(BUILD)/nuwa
+endif
 
 bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 	sh bench/run.sh $(BUILD)/bench_vqgan

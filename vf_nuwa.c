@@ -511,11 +511,12 @@ static int nuwa_activate(AVFilterContext *ctx)
             if ((ret = remember(ctx, in)) < 0)
                 goto fail;
             if (s->mode == MODE_EXTEND) {
+                AVFrame *out;
                 if (s->size_mode == SIZE_INPUT && in->width == outlink->w && in->height == outlink->h)
                     return ff_filter_frame(outlink, in);
                 /* model-size output: the input is shown as the model sees it */
-                AVFrame *out = from_model(ctx, s->ring + (size_t)((s->ring_pos + s->ctx_frames - 1) %
-                                                                  s->ctx_frames) * s->S * s->S * s->C);
+                out = from_model(ctx, s->ring + (size_t)((s->ring_pos + s->ctx_frames - 1) %
+                                                         s->ctx_frames) * s->S * s->S * s->C);
                 if (!out) {
                     ret = AVERROR(ENOMEM);
                     goto fail;
@@ -685,6 +686,10 @@ static int nuwasrc_activate(AVFilterContext *ctx)
 {
     NuwaContext *s = ctx->priv;
     AVFilterLink *outlink = ctx->outputs[0];
+    NuwaFrame f;
+    AVFrame *out;
+    char buf[32];
+    int err;
     if (!ff_outlink_frame_wanted(outlink))
         return FFERROR_NOT_READY;
     if (s->produced >= s->total) {
@@ -697,16 +702,15 @@ static int nuwasrc_activate(AVFilterContext *ctx)
             return ret;
         s->started = 1;
     }
-    NuwaFrame f = model_frame(s, s->mbuf);
-    int err = nuwa_session_generate_frames(s->sess, 1, &f, NULL);
+    f = model_frame(s, s->mbuf);
+    err = nuwa_session_generate_frames(s->sess, 1, &f, NULL);
     if (err < 0) {
         av_log(ctx, AV_LOG_ERROR, "generation failed: %s\n", nuwa_strerror(err));
         return nuwa_averror(err);
     }
-    AVFrame *out = from_model(ctx, s->mbuf);
+    out = from_model(ctx, s->mbuf);
     if (!out)
         return AVERROR(ENOMEM);
-    char buf[32];
     out->pts = s->produced++;
     out->duration = 1;
     out->sample_aspect_ratio = (AVRational){ 1, 1 };

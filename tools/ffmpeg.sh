@@ -13,6 +13,8 @@
 #   FFMPEG_DEBIAN_MIRROR=URL     Debian mirror for the source download [the system's, else deb.debian.org]
 #   NUWA_FILTER_SOURCE=FILE      filter source copied to libavfilter/vf_nuwa.c [./vf_nuwa.c]
 #   JOBS=N                       parallel compile jobs [nproc]
+#   FFMPEG_BIN_DIR=DIR           where ffmpeg/ffprobe are copied [build/bin]; make test uses
+#                                build/bin-minimal so a default build in build/bin is kept
 #
 # Layout: build/ffmpeg/dl (tarball cache), build/ffmpeg/apt (private apt lists),
 # build/ffmpeg/src-<ver> (patched tree), build/ffmpeg/prefix (libnuwa, static),
@@ -306,17 +308,18 @@ build() {
     (unset MAKEFLAGS MFLAGS MAKELEVEL; make -C "$B" -j"${JOBS:-$(nproc 2>/dev/null || echo 2)}" ffmpeg ffprobe) > "$B/make.out" 2>&1 || {
         grep -E -B2 -A6 'error|Error' "$B/make.out" | tail -n 40 >&2; die "FFmpeg build failed (log: $B/make.out)"; }
     grep -E 'warning:.*vf_nuwa|vf_nuwa\.c:[0-9]+:[0-9]+: warning' "$B/make.out" >&2 || true
-    mkdir -p "$ROOT/build/bin"
-    copy_if_changed "$B/ffmpeg" "$ROOT/build/bin/ffmpeg"
-    copy_if_changed "$B/ffprobe" "$ROOT/build/bin/ffprobe"
+    BIN=${FFMPEG_BIN_DIR:-$ROOT/build/bin}
+    mkdir -p "$BIN"
+    copy_if_changed "$B/ffmpeg" "$BIN/ffmpeg"
+    copy_if_changed "$B/ffprobe" "$BIN/ffprobe"
 
     # (f) the filters must be in the binary
     for f in nuwa nuwasrc; do
-        "$ROOT/build/bin/ffmpeg" -hide_banner -h filter=$f 2>&1 | grep -q "^Filter $f\$" ||
-            die "build/bin/ffmpeg has no '$f' filter"
+        "$BIN/ffmpeg" -hide_banner -h filter=$f 2>&1 | grep -q "^Filter $f\$" ||
+            die "$BIN/ffmpeg has no '$f' filter"
     done
     t1=$(now)
-    say "FFmpeg $ver ($( [ "${FFMPEG_MINIMAL:-0}" = 1 ] && echo minimal || echo default) build) with nuwa + nuwasrc: build/bin/ffmpeg $(wc -c < "$ROOT/build/bin/ffmpeg") bytes (stripped), build/bin/ffprobe $(wc -c < "$ROOT/build/bin/ffprobe") bytes"
+    say "FFmpeg $ver ($( [ "${FFMPEG_MINIMAL:-0}" = 1 ] && echo minimal || echo default) build) with nuwa + nuwasrc: $BIN/ffmpeg $(wc -c < "$BIN/ffmpeg") bytes (stripped), $BIN/ffprobe $(wc -c < "$BIN/ffprobe") bytes"
     say "time: make $(( t1 - tb )) s, total $(( t1 - t0 )) s (build dir $B)"
 }
 
