@@ -123,7 +123,8 @@ golden:
 # `make patches` (at the end: needs no configure) regenerates patches/ffmpeg-*/.
 .PHONY: ffmpeg
 ffmpeg: all
-	@FFMPEG_VERSION='$(FFMPEG_VERSION)' FFMPEG_SOURCE='$(FFMPEG_SOURCE)' FFMPEG_MINIMAL='$(FFMPEG_MINIMAL)' \
+	@sh tools/deps.sh --ffmpeg
+	+@FFMPEG_VERSION='$(FFMPEG_VERSION)' FFMPEG_SOURCE='$(FFMPEG_SOURCE)' FFMPEG_MINIMAL='$(FFMPEG_MINIMAL)' \
 	  FFMPEG_CONFIGURE_FLAGS='$(FFMPEG_CONFIGURE_FLAGS)' sh tools/ffmpeg.sh build
 
 install: all

@@ -3,9 +3,10 @@
 # or prints the exact command to run and fails.
 # Usage: tools/deps.sh [--ffmpeg] [extra-package ...]
 #   --ffmpeg  also what building FFmpeg with the nuwa filters needs (make ffmpeg, tools/ffmpeg.sh):
-#             nasm (x86 asm, optional there), zlib1g-dev (png), xz-utils (unpacking)
+#             nasm (x86 asm, optional there), zlib1g-dev (png), xz-utils (unpacking),
+#             time (/usr/bin/time: the filter tests' memory check)
 set -u
-FFMPEG_PKGS="nasm zlib1g-dev xz-utils"
+FFMPEG_PKGS="nasm zlib1g-dev xz-utils time"
 if [ "${1:-}" = --ffmpeg ]; then
     shift
     set -- $FFMPEG_PKGS "$@"
