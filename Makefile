@@ -44,7 +44,7 @@ CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/support/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 
-.PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden
+.PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden eval
 all: lib $(BUILD)/nuwa
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
@@ -89,6 +89,9 @@ $(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/suppor
 $(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/eval_shapes: $(BUILD)/obj/bench/eval_shapes.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The header must stand alone in C99 -pedantic and in C++.
 $(BUILD)/header_check: include/nuwa.h
 	@mkdir -p $(BUILD)
@@ -116,6 +119,13 @@ bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 
 golden:
 	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py
+
+# Quality of the demo model on 100 held-out synthetic clips (bench/eval_shapes.c; models/README.md).
+EVAL_MODEL ?= models/nuwa-shapes.gguf
+eval: all $(BUILD)/eval_shapes
+	@test -f $(EVAL_MODEL) || { echo "eval: $(EVAL_MODEL) is missing: train it as models/README.md says"; exit 1; }
+	python3 tools/make_shapes.py --split test --count 100 --out $(BUILD)/shapes-test --preview 0
+	$(BUILD)/eval_shapes $(EVAL_MODEL) $(BUILD)/shapes-test --clips 100
 
 # FFmpeg with the nuwa and nuwasrc filters (vf_nuwa.c + patches/ffmpeg-<line>/) into build/bin/:
 # tools/ffmpeg.sh. Variables: FFMPEG_MINIMAL=1 (fast test build), FFMPEG_VERSION=8.1|7.1|9.0,
