@@ -122,9 +122,11 @@ golden:
 
 # Quality of the demo model on 100 held-out synthetic clips (bench/eval_shapes.c; models/README.md).
 EVAL_MODEL ?= models/nuwa-shapes.gguf
+PYTHON ?= /usr/bin/python3
 eval: all $(BUILD)/eval_shapes
 	@test -f $(EVAL_MODEL) || { echo "eval: $(EVAL_MODEL) is missing: train it as models/README.md says"; exit 1; }
-	python3 tools/make_shapes.py --split test --count 100 --out $(BUILD)/shapes-test --preview 0
+	@sh tools/deps.sh python3-numpy
+	$(PYTHON) tools/make_shapes.py --split test --count 100 --out $(BUILD)/shapes-test --preview 0
 	$(BUILD)/eval_shapes $(EVAL_MODEL) $(BUILD)/shapes-test --clips 100
 
 # FFmpeg with the nuwa and nuwasrc filters (vf_nuwa.c + patches/ffmpeg-<line>/) into build/bin/:
