@@ -416,25 +416,34 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The time step of generated frames: the link's frame rate, unless the observed pts cadence
+ * (median of the last 16 deltas) clearly disagrees with it (e.g. after setpts), then the last
+ * frame's duration, then the median delta, then 1. */
 static int64_t frame_step(AVFilterContext *ctx)
 {
     NuwaContext *s = ctx->priv;
     AVFilterLink *outlink = ctx->outputs[0];
     FilterLink *fl = ff_filter_link(outlink);
-    if (fl->frame_rate.num > 0 && fl->frame_rate.den > 0) {
-        const int64_t st = av_rescale_q(1, av_inv_q(fl->frame_rate), outlink->time_base);
-        if (st > 0)
-            return st;
-    }
-    if (s->props->duration > 0)
-        return s->props->duration;
+    int64_t median = 0, st = 0;
     if (s->n_deltas > 0) {
         int64_t d[16];
         const int n = FFMIN(s->n_deltas, 16);
         memcpy(d, s->deltas, sizeof(d[0]) * n);
         qsort(d, n, sizeof(d[0]), cmp_i64);
-        return d[n / 2];
+        median = d[n / 2];
     }
+    if (fl->frame_rate.num > 0 && fl->frame_rate.den > 0)
+        st = av_rescale_q(1, av_inv_q(fl->frame_rate), outlink->time_base);
+    if (st > 0 && !(s->n_deltas >= 2 && (median > st * 3 / 2 || median * 3 / 2 < st)))
+        return st;
+    if (median > 0) {
+        if (st > 0)
+            av_log(ctx, AV_LOG_VERBOSE, "the input's pts advance by %" PRId64 " per frame, not the frame rate's %"
+                   PRId64 ": following the pts\n", median, st);
+        return median;
+    }
+    if (s->props->duration > 0)
+        return s->props->duration;
     return 1;
 }
 
@@ -551,8 +560,8 @@ static int nuwa_activate(AVFilterContext *ctx)
                 return 0;
             }
             s->eof = 1;
-            s->next_pts = pts;
             s->step = frame_step(ctx);
+            s->next_pts = s->last_pts != AV_NOPTS_VALUE ? FFMAX(pts, s->last_pts + s->step) : pts;
             if ((ret = push_history(ctx)) < 0)
                 return ret;
         }

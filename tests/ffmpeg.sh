@@ -67,6 +67,9 @@ ff -f lavfi -i "$SRC" -vf "select='not(eq(n\,4))',nuwa=model=$N1:frames=2:seed=1
 check "extend: a gap in the input (9 frames) + 2 appended" [ "$(frames "$T/e5.md5")" -eq 11 ]
 check "extend: appended pts follow the last input frame" \
     sh -c 'pts=$(grep -v "^#" "$1" | awk -F", *" "{print \$3}" | tail -n 2 | tr "\n" " "); [ "$pts" = "10 11 " ]' sh "$T/e5.md5"
+ff -f lavfi -i "$SRC" -vf "setpts=N*3+gt(N\,4),nuwa=model=$N1:frames=3:seed=1" -fps_mode passthrough -f framemd5 "$T/e5b.md5"
+check "extend after setpts (input pts 0 3 ... 25 28): appended pts follow the cadence (31 34 37)" \
+    sh -c 'pts=$(grep -v "^#" "$1" | awk -F", *" "{print \$3}" | tail -n 3 | tr "\n" " "); [ "$pts" = "31 34 37 " ]' sh "$T/e5b.md5"
 ff -f lavfi -i "testsrc2=s=64x48:r=30000/1001:d=0.5" -vf "nuwa=model=$N1:frames=2:seed=1" -f framemd5 "$T/e6.md5"
 check "extend at 29.97 fps: 15 + 2 frames" [ "$(frames "$T/e6.md5")" -eq 17 ]
 ff -f lavfi -i "$SRC" -vf "nuwa=model=$N1:frames=50:seed=1" -frames:v 3 -f framemd5 "$T/e7.md5"
