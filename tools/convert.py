@@ -474,24 +474,7 @@ def write_vae_gguf(path, cfg, state_dict, dtype="f32", extra_tensors=None, extra
         data, raw = _encode_weight(k, a, dtype)
         w.add_tensor("vae." + k, data, raw_dtype=raw)
     for k, a in (extra_tensors or {}).items():
-        try:
-            import torch
-            if isinstance(a, torch.Tensor):
-                a = a.detach().cpu().numpy()
-        except ImportError:  # pragma: no cover
-            pass
-        a = np.asarray(a)
-        if a.dtype == np.float64:
-            a = a.astype(np.float32)
-        elif np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
-            if a.size and (a.min() < -2 ** 31 or a.max() >= 2 ** 31):
-                raise ConvertError(f"{k}: integer values do not fit int32")
-            a = a.astype(np.int32)
-        elif a.dtype not in (np.float32, np.float16):
-            raise ConvertError(f"{k}: unsupported dtype {a.dtype}")
-        if a.ndim == 0:
-            a = a.reshape(1)
-        w.add_tensor(k, np.ascontiguousarray(a))
+        w.add_tensor(k, _extra_array(k, a))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -824,8 +807,8 @@ def nuwa_metadata(ncfg):
     }
 
 
-def _nuwa_extra_array(k, a):
-    """A test/extra tensor as F32/F16/I32 ndarray (same rules as write_vae_gguf's extra_tensors)."""
+def _extra_array(k, a):
+    """An extra (test) tensor as a contiguous F32/F16/I32 ndarray (write_vae_gguf, write_nuwa_gguf)."""
     try:
         import torch
         if isinstance(a, torch.Tensor):
@@ -876,7 +859,7 @@ def write_nuwa_gguf(path, cfg, state_dict, dtype="f32", extra_tensors=None, extr
         data, raw = _encode_weight(k, a, dtype)
         w.add_tensor(k, data, raw_dtype=raw)
     for k, a in (extra_tensors or {}).items():
-        w.add_tensor(k, _nuwa_extra_array(k, a))
+        w.add_tensor(k, _extra_array(k, a))
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
