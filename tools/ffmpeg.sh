@@ -268,7 +268,7 @@ build() {
     if [ "${FFMPEG_MINIMAL:-0}" = 1 ]; then
         B=$FF/build-$ver-minimal
         flags="--disable-everything --disable-programs --enable-ffmpeg --enable-ffprobe $flags
-            --enable-filter=nuwa,nuwasrc,hstack,tile,setpts,fps,select,showinfo,metadata,sendcmd,trim,copy,split,scale,format,null,testsrc,testsrc2,color
+            --enable-filter=nuwa,nuwasrc,hstack,vstack,pad,drawbox,tile,setpts,fps,select,showinfo,metadata,sendcmd,trim,copy,split,scale,format,null,testsrc,testsrc2,color
             --enable-indev=lavfi
             --enable-muxer=framemd5,md5,null,image2,rawvideo,matroska,mp4
             --enable-encoder=rawvideo,png,ffv1,wrapped_avframe

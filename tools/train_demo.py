@@ -114,7 +114,11 @@ def vae_config(a):
                 first_conv_kernel_size=5,
                 # B3: codebook_dim == dim * layer_mults[-1] -> no project_in/out
                 vq_codebook_dim=a.vae_dim * mult[-1], vq_codebook_size=a.codebook,
-                vq_use_cosine_sim=True, l2_recon_loss=a.l2)
+                vq_use_cosine_sim=True, l2_recon_loss=a.l2,
+                # training only: re-seed codes whose EMA usage falls below this from the batch
+                # (vector-quantize-pytorch defaults to 0 = never, and the codebook collapses to a
+                # handful of codes on this data)
+                vq_threshold_ema_dead_code=a.dead_code)
 
 
 def nuwa_config(a, vcfg, text_num_tokens):
@@ -292,7 +296,12 @@ def stage_vae(a):
         vdata = Clips(a.val)
         vx = torch.from_numpy(np.ascontiguousarray(vdata.rgb[:min(vdata.n, 64), 0])).float().div_(255.0)
         vx = vx.permute(0, 3, 1, 2).contiguous().to(a.device)
-        val_fn = lambda: vae(vx, return_loss=True).item()  # noqa: E731
+
+        def val_fn():
+            _, idx, _ = vae.encode(vx)
+            print(f"vae: validation codebook usage {torch.unique(idx).numel()}/{vcfg['vq_codebook_size']} codes",
+                  flush=True)
+            return vae(vx, return_loss=True).item()
     loop(a, "vae", vae, list(vae.parameters()), lambda: vae(frames(a.batch), return_loss=True), val_fn,
          ckpt, {"config": vcfg})
 
@@ -368,6 +377,20 @@ def stage_nuwa(a):
           f"  {npar / 1e6:.2f} M trainable parameters (~{2 * npar / 1e6:.1f} MB at F16 without the VAE); "
           f"{toks.shape[0]} clips")
     rng = np.random.default_rng(a.seed + 1)
+    if a.fast_3dna:
+        # same model, same maths: check the loss on one batch with and without the speed-up
+        import nuwa_ref
+        i = torch.from_numpy(np.random.default_rng(0).integers(0, toks.shape[0], min(4, a.batch)))
+        with torch.no_grad():
+            torch.manual_seed(0)
+            l_ref = model(text=text[i].to(a.device), video=toks[i].to(a.device), return_loss=True).item()
+            nuwa_ref.apply_fast_3dna()
+            torch.manual_seed(0)
+            l_fast = model(text=text[i].to(a.device), video=toks[i].to(a.device), return_loss=True).item()
+        print(f"train_demo.py: nuwa: fast 3DNA (nuwa_ref.apply_fast_3dna): loss {l_fast:.7f} vs reference "
+              f"{l_ref:.7f} on one batch", flush=True)
+        if abs(l_fast - l_ref) > 1e-4 * max(1.0, abs(l_ref)):
+            sys.exit("train_demo.py: the fast 3DNA path disagrees with the reference; use --no-fast-3dna")
 
     def batch():
         i = torch.from_numpy(rng.integers(0, toks.shape[0], a.batch))
@@ -476,6 +499,8 @@ def main(argv=None):
     g.add_argument("--vae-resnet-blocks", type=int, default=1)
     g.add_argument("--vae-groups", type=int, default=16, help="GroupNorm groups (divides vae-dim)")
     g.add_argument("--codebook", type=int, default=512)
+    g.add_argument("--dead-code", type=float, default=2.0,
+                   help="re-seed codes used less than this (EMA count); 0 disables (default 2)")
     g.add_argument("--l2", action="store_true", help="L2 recon loss (default L1, the reference default)")
     g = p.add_argument_group("NUWA")
     g.add_argument("--dim", type=int, default=256)
@@ -487,6 +512,8 @@ def main(argv=None):
     g.add_argument("--text-len", type=int, default=16, help="text_max_seq_len; captions are truncated to it")
     g.add_argument("--text-num-tokens", default="auto",
                    help="text embedding rows: auto (caption vocabulary's max id + 1) or a number (49408 = all)")
+    g.add_argument("--fast-3dna", action=argparse.BooleanOptionalAction, default=True,
+                   help="train with nuwa_ref.apply_fast_3dna (same maths, faster unfold/einsum; default on)")
     g = p.add_argument_group("export / sample")
     g.add_argument("--gguf", default=os.path.join("models", "nuwa-shapes.gguf"))
     g.add_argument("--dtype", default="f16", choices=("f32", "f16", "bf16"))
