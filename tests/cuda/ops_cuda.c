@@ -151,7 +151,16 @@ static const int conv_shapes[][9] = {
     {8, 30, 30, 4, 1, 1, 1, 0, 0},  {1, 2, 70, 3, 1, 1, 1, 0, 1},   {4, 6, 6, 5, 4, 4, 2, 1, 1},
     {2, 1, 1, 3, 3, 3, 1, 1, 0},    {6, 5, 11, 2, 1, 3, 1, 0, 0},   {32, 64, 64, 16, 3, 3, 1, 1, 1},
     {9, 33, 35, 11, 3, 3, 1, 1, 1}, {8, 9, 301, 9, 3, 3, 1, 1, 0},  {4, 8, 8, 6, 1, 1, 2, 0, 1},
+    /* im2col columns over the 8M-float cap: chunks of output pixels (GPU only: the emulator
+     * build has smaller caps and reaches the chunks with the shapes above) */
+    {64, 128, 128, 8, 3, 3, 1, 1, 1},
 };
+
+/* The CPU emulator of the kernels (build/nuwa_cuda_emu_tests) rather than a GPU. */
+static int is_emulator(const Dev *v)
+{
+    return strstr(nw_cuda_dev_describe(v->d), "emulator") != NULL;
+}
 
 Test(cuda, conv2d)
 {
@@ -159,6 +168,8 @@ Test(cuda, conv2d)
     TRng r = {11};
     for (size_t si = 0; si < sizeof(conv_shapes) / sizeof(conv_shapes[0]); si++) {
         const int *s = conv_shapes[si];
+        if (s[0] == 64 && s[1] == 128 && is_emulator(&v))
+            continue;
         NwConv2d d = {s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]};
         const int oh = nw_conv_out(d.h, d.kh, d.stride, d.pad), ow = nw_conv_out(d.w, d.kw, d.stride, d.pad);
         const size_t nin = (size_t)d.cin * d.h * d.w, nw = (size_t)d.cout * d.cin * d.kh * d.kw;

@@ -6,9 +6,11 @@
  * Model: blocks run one after another; the threads of a block are coroutines (ucontext) that
  * the scheduler in emu_runtime.cc switches at every barrier. __syncthreads() waits for all
  * threads of the block, __syncwarp() and the shuffles for the 32 lanes of the warp (warps
- * are consecutive linear thread ids, as on the GPU). __shared__ variables become statics
- * (one block runs at a time); dynamic shared memory is a fresh buffer per block, filled with
- * NaN bytes so reads before writes show up. Launch-configuration errors are reported through
+ * are consecutive linear thread ids, as on the GPU). The scheduler lets the first (or, every
+ * other launch, the last) warp run ahead as far as it can, so a missing barrier changes the
+ * results. __shared__ variables become statics in one section (one block runs at a time) and
+ * dynamic shared memory a buffer; both are filled with NaN bytes before every block, so reads
+ * of shared memory no thread of the block wrote show up. Launch-configuration errors are reported through
  * cudaGetLastError like the real runtime; misuse that the GPU would not diagnose (a barrier
  * some threads of the block or warp never reach, shuffles with a partial mask) aborts with a
  * message, because it is a kernel bug.
@@ -29,7 +31,7 @@
 #define __device__
 #define __global__
 #define __host__
-#define __shared__ static
+#define __shared__ static __attribute__((section("nw_emu_shared")))
 #define __constant__ static
 #define __launch_bounds__(...)
 
@@ -47,7 +49,8 @@ struct NwEmuIndex {
 NwEmuIndex *nw_emu_index(void);
 void nw_emu_syncthreads(void);
 void nw_emu_syncwarp(void);
-/* This warp's 32 x 8-byte exchange slots and the caller's lane. */
+/* The 32 x 8-byte exchange slots of the caller's warp for its next shuffle (two sets used in
+ * turn), and the caller's lane. */
 unsigned char *nw_emu_warp_slots(void);
 int nw_emu_lane(void);
 void *nw_emu_dyn_smem(void);
@@ -72,8 +75,9 @@ static inline void __syncwarp(unsigned mask = 0xffffffffu)
     nw_emu_syncwarp();
 }
 
-/* Shuffle: every lane publishes its value, the warp meets, reads the source lane's value,
- * and meets again before the slots can be reused. */
+/* Shuffle: every lane publishes its value, the warp meets, every lane reads its source lane's
+ * value. Consecutive shuffles alternate between two sets of slots: a lane can only write a
+ * set again after the next shuffle's meeting, which every lane reaches after its read. */
 template <typename T> static inline T nw_emu_shfl(unsigned mask, T v, int kind, int arg, int width)
 {
     static_assert(sizeof(T) <= 8, "shuffle of more than 8 bytes");
@@ -94,7 +98,6 @@ template <typename T> static inline T nw_emu_shfl(unsigned mask, T v, int kind, 
     nw_emu_syncwarp();
     T r;
     memcpy(&r, slots + src * 8, sizeof(T));
-    nw_emu_syncwarp();
     return r;
 }
 

@@ -63,6 +63,10 @@ __asm__(".text\n"
 #define EMU_FAST_SWITCH 0
 #endif
 
+/* The kernels' __shared__ variables (emu.h puts them in this section). */
+extern "C" char __start_nw_emu_shared[] __attribute__((weak));
+extern "C" char __stop_nw_emu_shared[] __attribute__((weak));
+
 namespace {
 
 enum ThrState { READY, WAIT_BLOCK, WAIT_WARP, DONE };
@@ -75,6 +79,7 @@ struct Thr {
 #endif
     NwEmuIndex ix;
     int lane, warp, state;
+    unsigned shuffles; /* shuffles done: picks the slot set */
 };
 
 struct Emu {
@@ -93,6 +98,7 @@ struct Emu {
     cudaError_t last_error = cudaSuccess;
     std::map<const void *, int> smem_attr; /* kernel -> max dynamic shared memory */
     std::map<void *, size_t> allocs;
+    unsigned long launches = 0; /* odd launches schedule in reverse order */
 };
 
 Emu g;
@@ -174,11 +180,37 @@ void yield(int state)
     to_sched(*t);
 }
 
-void run_block(int nthreads, uint3 bid, dim3 grid, dim3 block, size_t smem)
+/* Releases warp w when all its live lanes wait at a warp sync. */
+bool release_warp(int w, int nthreads)
 {
-    if (smem) {
-        memset(g.dyn, 0xff, smem);
+    const int t0 = w * 32, t1 = t0 + 32 < nthreads ? t0 + 32 : nthreads;
+    int at_warp = 0, wdone = 0;
+    for (int t = t0; t < t1; t++) {
+        at_warp += g.thr[t].state == WAIT_WARP;
+        wdone += g.thr[t].state == DONE;
     }
+    if (!at_warp || at_warp + wdone != t1 - t0)
+        return false;
+    if (wdone || t1 - t0 < 32) {
+        g.cur = &g.thr[t0];
+        fail(wdone ? "warp sync/shuffle that some lanes never reach" : "warp sync/shuffle in a partial warp");
+    }
+    for (int t = t0; t < t1; t++)
+        g.thr[t].state = READY;
+    return true;
+}
+
+/* Runs one block. Scheduling runs ahead: the first ready thread in `reverse` or forward order
+ * runs until it blocks, so the first warp (forward) or the last (reverse) gets as far as it
+ * can before the others start: a missing barrier between a producer and a consumer in
+ * different warps or lanes shows up as wrong results under one of the two orders. */
+void run_block(int nthreads, uint3 bid, dim3 grid, dim3 block, size_t smem, bool reverse)
+{
+    if (smem)
+        memset(g.dyn, 0xff, smem);
+    const uintptr_t s0 = (uintptr_t)__start_nw_emu_shared, s1 = (uintptr_t)__stop_nw_emu_shared;
+    if (s1 > s0) /* static shared memory: NaN bytes too */
+        memset(__start_nw_emu_shared, 0xff, s1 - s0);
     for (int t = 0; t < nthreads; t++) {
         Thr &th = g.thr[t];
         th.ix.tid = make_uint3(t % block.x, t / block.x % block.y, t / (block.x * block.y));
@@ -188,16 +220,24 @@ void run_block(int nthreads, uint3 bid, dim3 grid, dim3 block, size_t smem)
         th.lane = t % 32;
         th.warp = t / 32;
         th.state = READY;
+        th.shuffles = 0;
         start(th, g.stacks[t]);
     }
-    const int nwarps = (nthreads + 31) / 32;
+    int from = 0; /* no ready thread before this position */
     for (;;) {
-        for (int t = 0; t < nthreads; t++) {
-            if (g.thr[t].state != READY)
-                continue;
-            g.cur = &g.thr[t];
-            to_thread(g.thr[t]);
+        int q = from;
+        for (; q < nthreads; q++)
+            if (g.thr[reverse ? nthreads - 1 - q : q].state == READY)
+                break;
+        if (q < nthreads) {
+            Thr &th = g.thr[reverse ? nthreads - 1 - q : q];
+            g.cur = &th;
+            to_thread(th);
             g.cur = nullptr;
+            if (th.state == WAIT_WARP)
+                release_warp(th.warp, nthreads);
+            from = q > 31 ? q - 31 : 0; /* the released lanes are within 31 positions */
+            continue;
         }
         int live = 0, at_block = 0, done = 0;
         for (int t = 0; t < nthreads; t++) {
@@ -212,28 +252,15 @@ void run_block(int nthreads, uint3 bid, dim3 grid, dim3 block, size_t smem)
                 fail("__syncthreads() that some threads of the block never reach (they returned)");
             for (int t = 0; t < nthreads; t++)
                 g.thr[t].state = READY;
+            from = 0;
             continue;
         }
         bool released = false;
-        for (int w = 0; w < nwarps; w++) {
-            const int t0 = w * 32, t1 = t0 + 32 < nthreads ? t0 + 32 : nthreads;
-            int at_warp = 0, wdone = 0;
-            for (int t = t0; t < t1; t++) {
-                at_warp += g.thr[t].state == WAIT_WARP;
-                wdone += g.thr[t].state == DONE;
-            }
-            if (!at_warp || at_warp + wdone != t1 - t0)
-                continue;
-            if (wdone || t1 - t0 < 32) {
-                g.cur = &g.thr[t0];
-                fail(wdone ? "warp sync/shuffle that some lanes never reach" : "warp sync/shuffle in a partial warp");
-            }
-            for (int t = t0; t < t1; t++)
-                g.thr[t].state = READY;
-            released = true;
-        }
+        for (int w = 0; w < (nthreads + 31) / 32; w++)
+            released |= release_warp(w, nthreads);
         if (!released)
             fail("deadlock: threads wait at __syncthreads() while others wait at a warp sync");
+        from = 0;
     }
 }
 
@@ -260,7 +287,7 @@ unsigned char *nw_emu_warp_slots(void)
 {
     if (!g.cur)
         fail("shuffle outside a kernel");
-    return g.slots.data() + (size_t)g.cur->warp * 32 * 8;
+    return g.slots.data() + ((size_t)g.cur->warp * 2 + (g.cur->shuffles++ & 1)) * 32 * 8;
 }
 
 int nw_emu_lane(void)
@@ -302,7 +329,7 @@ void nw_emu_run(const void *kern, dim3 grid, dim3 block, size_t smem, void (*thu
         g.stacks.push_back(s);
     }
     g.thr.resize(nthreads);
-    g.slots.assign((nthreads + 31) / 32 * 32 * 8, 0);
+    g.slots.assign((nthreads + 31) / 32 * 2 * 32 * 8, 0);
     free(g.dyn);
     g.dyn = (unsigned char *)malloc(smem ? smem : 1);
     g.thunk = thunk;
@@ -310,7 +337,8 @@ void nw_emu_run(const void *kern, dim3 grid, dim3 block, size_t smem, void (*thu
     for (unsigned z = 0; z < grid.z; z++)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++)
-                run_block((int)nthreads, make_uint3(x, y, z), grid, block, smem);
+                run_block((int)nthreads, make_uint3(x, y, z), grid, block, smem, g.launches % 2 == 1);
+    g.launches++;
     free(g.dyn);
     g.dyn = nullptr;
 }
