@@ -98,7 +98,7 @@ $(EMU)/tests/cuda/emu/%.o: tests/cuda/emu/%.cc tests/cuda/emu/emu.h config.mak
 
 $(EMU)/libnuwa/cuda/%.o: libnuwa/cuda/%.c config.mak config.h $(wildcard include/*.h libnuwa/*.h libnuwa/*/*.h) $(CU_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CUDA_CFLAGS) -DNW_CUDA_NO_CUDNN -DNW_CUDA_SMALL_CAPS -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CUDA_CFLAGS) -DNW_CUDA_EMU_BUILD -c $< -o $@
 
 $(BUILD)/nuwa_cuda_emu_tests: $(EMU_TEST_OBJS) $(EMU_OBJS) $(CPU_LIB_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(filter-out $(CUDA_LIBS),$(LIBS)) $(CRITERION_LIBS)

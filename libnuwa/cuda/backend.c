@@ -173,7 +173,7 @@ int nw_cuda_dev_create(NwCudaDev **out, int index, unsigned flags, char *msg, si
         goto fail;
     }
 #if NW_USE_CUDNN
-    {
+    if (!(flags & NW_CUDA_NO_CUDNN)) {
         /* without a working cuDNN the convolutions use im2col + cuBLAS: not fatal */
         char dmsg[NW_CUDA_MSG];
         if (nw_cudnn_create(d, dmsg, sizeof(dmsg)) < 0)
@@ -233,6 +233,12 @@ const char *nw_cuda_dev_describe(const NwCudaDev *d)
 int nw_cuda_dev_has_cudnn(const NwCudaDev *d)
 {
     return d && d->dnn;
+}
+
+void nw_cuda_dev_conv_counts(const NwCudaDev *d, long n[3])
+{
+    for (int i = 0; i < 3; i++)
+        n[i] = d ? d->conv_counts[i] : 0;
 }
 
 int nw_cuda_dev_sync(NwCudaDev *d)

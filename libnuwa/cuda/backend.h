@@ -28,6 +28,8 @@ enum NwCudaFlags {
     /* Let cuBLAS and cuDNN use TF32 tensor cores for fp32 (~10-bit mantissa products). Off by
      * default: fp32 FMA math, for parity with the CPU backend and nuwa-pytorch. */
     NW_CUDA_TF32 = 1 << 0,
+    /* Convolutions through im2col + cuBLAS even when cuDNN is available (tests, benchmarks). */
+    NW_CUDA_NO_CUDNN = 1 << 1,
 };
 
 /* Number of CUDA devices. Without a usable driver or device, *count = 0 and the return is
@@ -47,6 +49,8 @@ int nw_cuda_dev_index(const NwCudaDev *d);
 const char *nw_cuda_dev_describe(const NwCudaDev *d);
 /* 1 when convolutions go through cuDNN, 0 when they use im2col + cuBLAS. */
 int nw_cuda_dev_has_cudnn(const NwCudaDev *d);
+/* Convolutions run so far by each path: n[0] cuDNN, n[1] im2col + GEMM, n[2] 1x1 GEMM. */
+void nw_cuda_dev_conv_counts(const NwCudaDev *d, long n[3]);
 
 /* Waits for the queued work; returns the first recorded error (0 if none). */
 int nw_cuda_dev_sync(NwCudaDev *d);

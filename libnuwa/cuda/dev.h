@@ -14,7 +14,7 @@
 #include "kernels/kernels.h"
 
 /* cuDNN is used when the build found it; the CPU emulation build of the tests leaves it out. */
-#if NUWA_HAVE_CUDNN && !defined(NW_CUDA_NO_CUDNN)
+#if NUWA_HAVE_CUDNN && !defined(NW_CUDA_EMU_BUILD)
 #define NW_USE_CUDNN 1
 #else
 #define NW_USE_CUDNN 0
@@ -33,6 +33,7 @@ struct NwCudaDev {
     float *arena;  /* NwCtx.scratch */
     size_t arena_floats;
     void *dnn;     /* cudnn_conv.c's state (handle, descriptor cache), NULL without cuDNN */
+    long conv_counts[3]; /* convolutions by path: cuDNN, im2col, 1x1 GEMM */
     int err;       /* first recorded error, 0 if none */
     char errmsg[NW_CUDA_MSG];
 };

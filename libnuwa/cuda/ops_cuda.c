@@ -22,7 +22,7 @@
 /* Floats of the largest temporaries: im2col columns, attention scores, code distances. The
  * emulator tests build with caps 1024 times smaller, so that small shapes take the chunked
  * paths too. */
-#ifdef NW_CUDA_SMALL_CAPS
+#ifdef NW_CUDA_EMU_BUILD
 #define CAP_SHIFT 10
 #else
 #define CAP_SHIFT 0
@@ -108,6 +108,7 @@ static void cu_conv2d(const NwCtx *ctx, const NwConv2d *c, const float *in, cons
     if (conv_pointwise(c)) {
         if (!nw_cuda_gemm(d, 0, 0, c->cout, P, c->cin, weight, c->cin, 0, in, P, 0, out, P, 0, 1, "conv2d 1x1"))
             return;
+        d->conv_counts[2]++;
     } else {
         const int K = c->cin * c->kh * c->kw;
         int done = 0;
@@ -116,6 +117,7 @@ static void cu_conv2d(const NwCtx *ctx, const NwConv2d *c, const float *in, cons
             done = nw_cudnn_conv2d(d, c, in, weight, out, ctx->scratch, ctx->scratch_len * sizeof(float));
             if (done < 0)
                 return;
+            d->conv_counts[0] += done;
         }
 #endif
         if (!done) {
@@ -131,6 +133,7 @@ static void cu_conv2d(const NwCtx *ctx, const NwConv2d *c, const float *in, cons
                                   "conv2d"))
                     return;
             }
+            d->conv_counts[1]++;
         }
     }
     kcheck(d, nw_k_bias_rows(&d->ks, out, c->cout, P, P, bias, c->act == NW_ACT_LRELU, 0), "conv2d bias", shape);

@@ -34,13 +34,14 @@ typedef struct Dev {
     NwOps ops;
 } Dev;
 
-/* Opens cuda:0, or skips the test (printing why) when there is no CUDA device. */
-static Dev open_dev(void)
+/* Opens cuda:0 with the given flags, or skips the test (printing why) when there is no CUDA
+ * device. */
+static Dev open_dev_flags(unsigned flags)
 {
     char msg[320];
     Dev v;
     memset(&v, 0, sizeof(v));
-    const int r = nw_cuda_dev_create(&v.d, 0, 0, msg, sizeof(msg));
+    const int r = nw_cuda_dev_create(&v.d, 0, flags, msg, sizeof(msg));
     if (r == NUWA_ERR_UNSUPPORTED) {
         printf("skipped: %s\n", msg);
         fflush(stdout);
@@ -49,6 +50,11 @@ static Dev open_dev(void)
     cr_assert_eq(r, 0, "nw_cuda_dev_create: %s (%s)", msg, nuwa_strerror(r));
     nw_ops_init_cuda(&v.ops);
     return v;
+}
+
+static Dev open_dev(void)
+{
+    return open_dev_flags(0);
 }
 
 static void close_dev(Dev *v)
@@ -162,9 +168,9 @@ static int is_emulator(const Dev *v)
     return strstr(nw_cuda_dev_describe(v->d), "emulator") != NULL;
 }
 
-Test(cuda, conv2d)
+static void conv2d_on(int mode)
 {
-    Dev v = open_dev();
+    Dev v = open_dev_flags(mode ? NW_CUDA_NO_CUDNN : 0);
     TRng r = {11};
     for (size_t si = 0; si < sizeof(conv_shapes) / sizeof(conv_shapes[0]); si++) {
         const int *s = conv_shapes[si];
@@ -185,8 +191,8 @@ Test(cuda, conv2d)
         float *din = dnew(&v, in, nin), *dw = dnew(&v, w, nw), *db = dnew(&v, b, d.cout), *dout = dnew(&v, NULL, nout);
         NwCtx c = ctx_for(&v, v.ops.conv2d_scratch(&d, 1));
         char what[128];
-        snprintf(what, sizeof(what), "cuda conv2d #%zu (%dx%dx%d -> %d k%dx%d s%d p%d act%d)", si, d.cin, d.h, d.w,
-                 d.cout, d.kh, d.kw, d.stride, d.pad, d.act);
+        snprintf(what, sizeof(what), "cuda%s conv2d #%zu (%dx%dx%d -> %d k%dx%d s%d p%d act%d)",
+                 mode ? " (no cuDNN)" : "", si, d.cin, d.h, d.w, d.cout, d.kh, d.kw, d.stride, d.pad, d.act);
         for (int run = 0; run < 2; run++) {
             v.ops.conv2d(&c, &d, din, dw, with_bias ? db : NULL, dout);
             sync_ok(&v, what);
@@ -197,7 +203,21 @@ Test(cuda, conv2d)
         dfree(&v, din), dfree(&v, dw), dfree(&v, db), dfree(&v, dout);
         free(in), free(w), free(b), free(ref), free(got), free(got2);
     }
+    long counts[3];
+    nw_cuda_dev_conv_counts(v.d, counts);
+    printf("%s: conv2d paths: %ld cuDNN, %ld im2col + cuBLAS, %ld 1x1 cuBLAS\n", nw_cuda_dev_describe(v.d),
+           counts[0], counts[1], counts[2]);
+    if (mode)
+        cr_expect_eq(counts[0], 0, "NW_CUDA_NO_CUDNN: a convolution went to cuDNN");
+    cr_expect_gt(counts[1] + counts[0], 0);
     close_dev(&v);
+}
+
+/* Both paths: cuDNN where the build and the device have it, and im2col + cuBLAS. */
+Test(cuda, conv2d)
+{
+    conv2d_on(0);
+    conv2d_on(1);
 }
 
 /* ---- matmul -------------------------------------------------------------------------------- */
