@@ -54,7 +54,7 @@ TEST_SRCS += $(wildcard tests/cuda/*.c)
 endif
 BENCH_SRCS := $(wildcard bench/*.c)
 
-.PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden eval
+.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda install uninstall clean distclean deps golden eval
 all: lib $(BUILD)/nuwa
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
@@ -119,10 +119,13 @@ $(BUILD)/nuwa_tests: $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libnuwa.a
 $(BUILD)/obj/tests/%.o: CFLAGS += $(CRITERION_CFLAGS) -DNUWA_SOURCE_DIR=\"$(CURDIR)\"
 $(BUILD)/obj/tests/support/%.o: CFLAGS := $(filter-out $(CRITERION_CFLAGS),$(CFLAGS))
 
-$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
+$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
+$(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench_cuda: $(BUILD)/obj/bench/bench_cuda.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/eval_shapes: $(BUILD)/obj/bench/eval_shapes.o $(BUILD)/libnuwa.a
@@ -152,6 +155,17 @@ ifneq ($(SANITIZE),1)
 	+@FFMPEG_MINIMAL=1 FFMPEG_BIN_DIR=$(CURDIR)/build/bin-minimal sh tools/ffmpeg.sh build
 	sh tests/ffmpeg.sh build/bin-minimal/ffmpeg $(BUILD)/nuwa
 endif
+
+# The CUDA op tests alone (they skip without a GPU) and the GPU benchmark; bench/gpu.sh runs
+# both on a GPU machine.
+test-cuda: $(BUILD)/nuwa_tests $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
+	$(BUILD)/nuwa_tests -j1 --filter 'cuda/*'
+ifeq ($(HAVE_CUDA),yes)
+	$(BUILD)/nuwa_cuda_emu_tests -j1
+endif
+
+bench-cuda: $(BUILD)/bench_cuda
+	$(BUILD)/bench_cuda
 
 bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 	sh bench/run.sh $(BUILD)/bench_vqgan
