@@ -123,7 +123,7 @@ extern "C" cudaError_t nw_k_group_norm(const NwKStream *s, const float *x, float
 
 #define LNC_PIX 32
 
-__global__ void k_layer_norm_chan(const float *x, float *y, int c, int hw, const float *g, const float *b,
+__global__ void __launch_bounds__(1024) k_layer_norm_chan(const float *x, float *y, int c, int hw, const float *g, const float *b,
                                   float eps, const float *res)
 {
     __shared__ double part[32][LNC_PIX + 1];
