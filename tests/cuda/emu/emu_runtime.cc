@@ -22,6 +22,15 @@
 
 #include <cublas_v2.h>
 
+/* AddressSanitizer builds (make test SANITIZE=1) are told about every stack switch. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define EMU_ASAN 1
+#else
+#define EMU_ASAN 0
+#endif
+
 #define EMU_SMEM_DEFAULT (48 * 1024)
 #define EMU_SMEM_OPTIN (64 * 1024)
 #define EMU_SMS 4
@@ -80,6 +89,7 @@ struct Thr {
     NwEmuIndex ix;
     int lane, warp, state;
     unsigned shuffles; /* shuffles done: picks the slot set */
+    char *stack;
 };
 
 struct Emu {
@@ -99,15 +109,48 @@ struct Emu {
     std::map<const void *, int> smem_attr; /* kernel -> max dynamic shared memory */
     std::map<void *, size_t> allocs;
     unsigned long launches = 0; /* odd launches schedule in reverse order */
+    const void *sched_stack = nullptr; /* the scheduler's stack, for AddressSanitizer */
+    size_t sched_stack_size = 0;
+
+    ~Emu()
+    {
+        for (char *s : stacks)
+            free(s);
+    }
 };
 
 Emu g;
 
+/* AddressSanitizer's fiber protocol around each switch (no-ops in other builds). */
+#if EMU_ASAN
+#define SWITCH_BEGIN(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define SWITCH_END(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define SWITCH_BEGIN(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define SWITCH_END(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
+void run_thunk()
+{
+    SWITCH_END(nullptr, &g.sched_stack, &g.sched_stack_size); /* first entry into this stack */
+    g.thunk(g.arg);
+    g.cur->state = DONE;
+    SWITCH_BEGIN(nullptr, g.sched_stack, g.sched_stack_size); /* leaving it for good */
+}
+
+void prepare_stack(char *stack)
+{
+#if EMU_ASAN
+    __asan_unpoison_memory_region(stack, EMU_STACK); /* frames of the last block's threads */
+#else
+    (void)stack;
+#endif
+}
+
 #if EMU_FAST_SWITCH
 [[noreturn]] void entry()
 {
-    g.thunk(g.arg);
-    g.cur->state = DONE;
+    run_thunk();
     void *dead;
     nw_emu_switch(&dead, g.sched_sp); /* never resumed */
     abort();
@@ -117,6 +160,8 @@ Emu g;
  * address, 16-byte aligned as after a call). */
 void start(Thr &t, char *stack)
 {
+    prepare_stack(stack);
+    t.stack = stack;
     uintptr_t top = ((uintptr_t)(stack + EMU_STACK) & ~(uintptr_t)15) - 16;
     void **sp = (void **)top;
     *sp = (void *)entry;
@@ -127,22 +172,29 @@ void start(Thr &t, char *stack)
 
 void to_thread(Thr &t)
 {
+    void *fake = nullptr;
+    SWITCH_BEGIN(&fake, t.stack, EMU_STACK);
     nw_emu_switch(&g.sched_sp, t.sp);
+    SWITCH_END(fake, nullptr, nullptr);
 }
 
 void to_sched(Thr &t)
 {
+    void *fake = nullptr;
+    SWITCH_BEGIN(&fake, g.sched_stack, g.sched_stack_size);
     nw_emu_switch(&t.sp, g.sched_sp);
+    SWITCH_END(fake, nullptr, nullptr);
 }
 #else
 void entry()
 {
-    g.thunk(g.arg);
-    g.cur->state = DONE;
+    run_thunk();
 }
 
 void start(Thr &t, char *stack)
 {
+    prepare_stack(stack);
+    t.stack = stack;
     getcontext(&t.uc);
     t.uc.uc_stack.ss_sp = stack;
     t.uc.uc_stack.ss_size = EMU_STACK;
@@ -152,12 +204,18 @@ void start(Thr &t, char *stack)
 
 void to_thread(Thr &t)
 {
+    void *fake = nullptr;
+    SWITCH_BEGIN(&fake, t.stack, EMU_STACK);
     swapcontext(&g.sched, &t.uc);
+    SWITCH_END(fake, nullptr, nullptr);
 }
 
 void to_sched(Thr &t)
 {
+    void *fake = nullptr;
+    SWITCH_BEGIN(&fake, g.sched_stack, g.sched_stack_size);
     swapcontext(&t.uc, &g.sched);
+    SWITCH_END(fake, nullptr, nullptr);
 }
 #endif
 
