@@ -95,6 +95,27 @@ int nw_cuda_device_count(int *count, char *msg, size_t msglen)
     return 0;
 }
 
+int nw_cuda_device_info(int index, char *buf, size_t len)
+{
+    struct cudaDeviceProp prop;
+    cudaError_t e;
+    int n = 0, r;
+    if ((r = nw_cuda_device_count(&n, buf, len)) < 0)
+        return r;
+    if (index < 0 || index >= n) {
+        set_msg(buf, len, "cuda:%d: no such device (this machine has %d CUDA device%s)", index, n, n == 1 ? "" : "s");
+        return NUWA_ERR_INVAL;
+    }
+    if ((e = cudaGetDeviceProperties(&prop, index)) != cudaSuccess) {
+        set_msg(buf, len, "cuda:%d: %s (%s)", index, cudaGetErrorName(e), cudaGetErrorString(e));
+        (void)cudaGetLastError();
+        return NUWA_ERR_BACKEND;
+    }
+    set_msg(buf, len, "%s (sm_%d%d, %d SMs, %zu MiB)", prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+            prop.totalGlobalMem >> 20);
+    return 0;
+}
+
 static int dev_alloc(NwCudaDev *d, void **p, size_t bytes, const char *what, char *msg, size_t msglen)
 {
     const cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);

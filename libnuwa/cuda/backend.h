@@ -37,6 +37,10 @@ enum NwCudaFlags {
  * NUWA_ERR_BACKEND. msg may be NULL. */
 int nw_cuda_device_count(int *count, char *msg, size_t msglen);
 
+/* "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 81559 MiB)" for device `index`, without opening
+ * it. Errors as nw_cuda_device_count, NUWA_ERR_INVAL for an index with no device. */
+int nw_cuda_device_info(int index, char *buf, size_t len);
+
 /* Opens device `index` (0-based, see nw_device_parse). Errors: NUWA_ERR_UNSUPPORTED (no
  * driver/device), NUWA_ERR_INVAL (no such index), NUWA_ERR_NOMEM (out of device memory),
  * NUWA_ERR_BACKEND (CUDA, cuBLAS failures); msg says why. */
@@ -45,7 +49,7 @@ int nw_cuda_dev_create(NwCudaDev **out, int index, unsigned flags, char *msg, si
 void nw_cuda_dev_destroy(NwCudaDev **d);
 
 int nw_cuda_dev_index(const NwCudaDev *d);
-/* "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, cuDNN 9.19)" */
+/* "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 81559 MiB), cuDNN 9.19.0" */
 const char *nw_cuda_dev_describe(const NwCudaDev *d);
 /* 1 when convolutions go through cuDNN, 0 when they use im2col + cuBLAS. */
 int nw_cuda_dev_has_cudnn(const NwCudaDev *d);
@@ -70,7 +74,8 @@ int nw_cuda_memset(NwCudaDev *d, void *dst, int byte, size_t bytes);
 
 /* Fills ctx for running ops on d: n_threads 1, dev d, and scratch = d's arena grown to at
  * least scratch_floats (the *_scratch queries of the CUDA ops size it). Growing waits for
- * queued work first. */
+ * queued work first and frees the old arena; if the new one cannot be allocated, the arena is
+ * empty and the error (NUWA_ERR_NOMEM) is recorded and returned. */
 int nw_cuda_ctx(NwCudaDev *d, size_t scratch_floats, NwCtx *ctx);
 
 /* Fills every slot of the table with the CUDA ops: all pointers are device pointers, ctx->dev

@@ -4,8 +4,9 @@
  *
  * Per conv shape the context caches the descriptors and the algorithm, chosen once from
  * cuDNN's heuristics as the first one that is deterministic, uses FMA math (no TF32 unless the
- * context allows it: fp32 parity with the CPU backend) and fits the workspace, which is the
- * op's scratch (sized for im2col, so most algorithms fit). When none qualifies the op falls
+ * context allows it: fp32 parity with the CPU backend), is not FFT-based (their rounding error
+ * grows with the map) and fits the workspace, which is the op's scratch (sized for im2col, so
+ * most algorithms fit). When none qualifies the op falls
  * back to im2col + cuBLAS. Bias and activation are a separate kernel (cuDNN's fused
  * bias-activation has no leaky ReLU).
  */
@@ -134,6 +135,9 @@ static int entry_init(NwCudaDev *d, NwCudnn *s, ConvEntry *e, int oh, int ow)
     for (int i = 0; i < found; i++) {
         const cudnnConvolutionFwdAlgoPerf_t *p = &perf[i];
         if (p->status != CUDNN_STATUS_SUCCESS || p->memory > e->budget || p->determinism != CUDNN_DETERMINISTIC)
+            continue;
+        /* FFT convolutions round differently from a direct sum (errors grow with the map size) */
+        if (p->algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || p->algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING)
             continue;
         if (!(d->flags & NW_CUDA_TF32) && p->mathType != CUDNN_FMA_MATH)
             continue;

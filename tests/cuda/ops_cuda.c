@@ -736,6 +736,23 @@ Test(cuda, device_errors)
     cr_expect(strstr(msg, "no such device") != NULL, "message: %s", msg);
     cr_expect_eq(nw_cuda_dev_create(&bad, -1, 0, msg, sizeof(msg)), NUWA_ERR_INVAL);
     cr_expect(strlen(nw_cuda_dev_describe(v.d)) > 0);
+    for (int i = 0; i < count; i++) {
+        cr_expect_eq(nw_cuda_device_info(i, msg, sizeof(msg)), 0, "%s", msg);
+        printf("cuda:%d: %s\n", i, msg);
+    }
+    cr_expect_eq(nw_cuda_device_info(count, msg, sizeof(msg)), NUWA_ERR_INVAL);
+    cr_expect(strstr(msg, "no such device") != NULL, "message: %s", msg);
+
+    /* out of device memory: an error code and a message, and the context stays usable */
+    void *huge = NULL;
+    cr_expect_eq(nw_cuda_malloc(v.d, &huge, (size_t)1 << 50), NUWA_ERR_NOMEM);
+    cr_expect_null(huge);
+    cr_expect(strstr(nw_cuda_dev_errmsg(v.d), "out of device memory") != NULL, "message: %s",
+              nw_cuda_dev_errmsg(v.d));
+    nw_cuda_dev_clear_error(v.d);
+    NwCtx hc;
+    cr_expect_eq(nw_cuda_ctx(v.d, (size_t)1 << 48, &hc), NUWA_ERR_NOMEM, "%s", nw_cuda_dev_errmsg(v.d));
+    nw_cuda_dev_clear_error(v.d);
 
     /* an unsupported op records an error; later ops are no-ops until it is cleared */
     float *buf = dnew(&v, NULL, 1024);
