@@ -23,6 +23,12 @@ endif
 ARCH := $(shell $(CC) -dumpmachine)
 CPPFLAGS := -I. -Iinclude -Ilibnuwa -Itests -Itests/support -DNUWA_BUILDING_LIB
 LIB_SRCS := $(filter-out %_tmpl.c,$(wildcard libnuwa/*.c libnuwa/ref/*.c libnuwa/cpu/*.c))
+# The CUDA backend: host code in libnuwa/cuda/ (cudnn_conv.c only with cuDNN), device code in
+# kernels/*.cu, both when configure found a CUDA toolkit.
+CUDA_HOST_SRCS := $(filter-out $(if $(filter yes,$(HAVE_CUDNN)),,libnuwa/cuda/cudnn_conv.c),$(wildcard libnuwa/cuda/*.c))
+ifeq ($(HAVE_CUDA),yes)
+LIB_SRCS += $(CUDA_HOST_SRCS)
+endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # The optimised CPU kernels are one template compiled once per instruction set.
 LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_generic.o
@@ -30,30 +36,36 @@ ifneq ($(filter x86_64%,$(ARCH)),)
 LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o
 CPPFLAGS += -DNW_HAVE_X86=1
 endif
-# CUDA kernels (kernels/*.cu) are built when configure found a CUDA toolkit.
 CU_SRCS := $(wildcard kernels/*.cu)
+CU_HDRS := $(wildcard kernels/*.h kernels/*.cuh)
+CPU_LIB_OBJS := $(LIB_OBJS)
 ifeq ($(HAVE_CUDA),yes)
-ifneq ($(CU_SRCS),)
 LIB_OBJS += $(CU_SRCS:%.cu=$(BUILD)/obj/%.o)
 LIBS += $(CUDA_LIBS)
+CPU_LIB_OBJS := $(filter-out $(BUILD)/obj/libnuwa/cuda/% $(BUILD)/obj/kernels/%,$(LIB_OBJS))
 endif
-endif
-NVCCFLAGS := -O2 -Xcompiler -fPIC $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
+NVCCFLAGS := -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Wno-unused-parameter \
+             $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
 
 CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/support/*.c)
+ifeq ($(HAVE_CUDA),yes)
+TEST_SRCS += $(wildcard tests/cuda/*.c)
+endif
 BENCH_SRCS := $(wildcard bench/*.c)
 
-.PHONY: all lib test test-unit test-cli bench install uninstall clean distclean deps golden eval
+.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda install uninstall clean distclean deps golden eval
 all: lib $(BUILD)/nuwa
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/obj/%.o: %.c config.mak config.h $(wildcard include/*.h libnuwa/*.h libnuwa/*/*.h)
+$(BUILD)/obj/%.o: %.c config.mak config.h $(wildcard include/*.h libnuwa/*.h libnuwa/*/*.h) $(CU_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/libnuwa/cuda/%.o: CFLAGS += $(CUDA_CFLAGS)
 
 $(BUILD)/obj/libnuwa/cpu/kernels_generic.o: libnuwa/cpu/kernels_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
 	@mkdir -p $(dir $@)
@@ -63,9 +75,33 @@ $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o: libnuwa/cpu/kernels_tmpl.c config.mak $
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -mavx2 -mfma -DNW_ISA=avx2 -c $< -o $@
 
-$(BUILD)/obj/%.o: %.cu config.mak
+$(BUILD)/obj/%.o: %.cu config.mak $(CU_HDRS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -Iinclude -Ilibnuwa -c $< -o $@
+	$(NVCC) $(NVCCFLAGS) -I. -Iinclude -Ilibnuwa -c $< -o $@
+
+# The CUDA op tests again, on the CPU emulator of the kernels (tests/cuda/emu/): the .cu files
+# compiled as C++, libnuwa/cuda/ without cuDNN, the CUDA runtime and cuBLAS emulated.
+EMU := $(BUILD)/emu
+EMU_CXXFLAGS := -std=c++17 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter -DNW_CUDA_EMU -Itests/cuda/emu \
+                -I. -Iinclude -Ilibnuwa $(CUDA_CFLAGS) $(SAN_FLAGS)
+EMU_OBJS := $(CU_SRCS:%.cu=$(EMU)/%.o) $(EMU)/tests/cuda/emu/emu_runtime.o \
+            $(patsubst %.c,$(EMU)/%.o,$(filter-out libnuwa/cuda/cudnn_conv.c,$(wildcard libnuwa/cuda/*.c)))
+EMU_TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/cuda/*.c tests/support/*.c))
+
+$(EMU)/kernels/%.o: kernels/%.cu $(CU_HDRS) tests/cuda/emu/emu.h config.mak
+	@mkdir -p $(dir $@)
+	$(CXX) -x c++ $(EMU_CXXFLAGS) -c $< -o $@
+
+$(EMU)/tests/cuda/emu/%.o: tests/cuda/emu/%.cc tests/cuda/emu/emu.h config.mak
+	@mkdir -p $(dir $@)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+
+$(EMU)/libnuwa/cuda/%.o: libnuwa/cuda/%.c config.mak config.h $(wildcard include/*.h libnuwa/*.h libnuwa/*/*.h) $(CU_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CUDA_CFLAGS) -DNW_CUDA_EMU_BUILD -c $< -o $@
+
+$(BUILD)/nuwa_cuda_emu_tests: $(EMU_TEST_OBJS) $(EMU_OBJS) $(CPU_LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(filter-out $(CUDA_LIBS),$(LIBS)) $(CRITERION_LIBS)
 
 $(BUILD)/libnuwa.a: $(LIB_OBJS)
 	@rm -f $@
@@ -83,10 +119,13 @@ $(BUILD)/nuwa_tests: $(TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libnuwa.a
 $(BUILD)/obj/tests/%.o: CFLAGS += $(CRITERION_CFLAGS) -DNUWA_SOURCE_DIR=\"$(CURDIR)\"
 $(BUILD)/obj/tests/support/%.o: CFLAGS := $(filter-out $(CRITERION_CFLAGS),$(CFLAGS))
 
-$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
+$(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/libnuwa.a
+$(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench_cuda: $(BUILD)/obj/bench/bench_cuda.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/eval_shapes: $(BUILD)/obj/bench/eval_shapes.o $(BUILD)/libnuwa.a
@@ -101,9 +140,13 @@ $(BUILD)/header_check: include/nuwa.h
 	@if command -v c++ >/dev/null; then c++ -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -fsyntax-only $(BUILD)/header_check.cc; fi
 	@touch $@
 
-test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check
+test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
 	@echo "== unit, op and golden tests"
 	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1
+ifeq ($(HAVE_CUDA),yes)
+	@echo "== CUDA op tests on the CPU emulator of the kernels"
+	$(BUILD)/nuwa_cuda_emu_tests -j1
+endif
 	@echo "== CLI tests"
 	sh tests/cli.sh $(BUILD)/nuwa
 ifneq ($(SANITIZE),1)
@@ -112,6 +155,17 @@ ifneq ($(SANITIZE),1)
 	+@FFMPEG_MINIMAL=1 FFMPEG_BIN_DIR=$(CURDIR)/build/bin-minimal sh tools/ffmpeg.sh build
 	sh tests/ffmpeg.sh build/bin-minimal/ffmpeg $(BUILD)/nuwa
 endif
+
+# The CUDA op tests alone (they skip without a GPU) and the GPU benchmark; bench/gpu.sh runs
+# both on a GPU machine.
+test-cuda: $(BUILD)/nuwa_tests $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
+	$(BUILD)/nuwa_tests -j1 --filter 'cuda/*'
+ifeq ($(HAVE_CUDA),yes)
+	$(BUILD)/nuwa_cuda_emu_tests -j1
+endif
+
+bench-cuda: $(BUILD)/bench_cuda
+	$(BUILD)/bench_cuda
 
 bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 	sh bench/run.sh $(BUILD)/bench_vqgan

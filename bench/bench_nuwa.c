@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     if (nw_nuwa_load(&tf, g, 8, 512, &log) < 0)
         return 1;
     const int n = 8 * T;
-    NwCtx ctx = {threads, NULL, 0};
+    NwCtx ctx = {threads, NULL, 0, NULL};
     NwTfWork w;
     NwTextCtx tc;
     NwDecState st;

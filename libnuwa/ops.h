@@ -5,7 +5,8 @@
  *                     (libnuwa/ref/); every faster version is tested against it;
  *   nw_ops_init_cpu   OpenBLAS + OpenMP versions, compiled once per instruction set from
  *                     libnuwa/cpu/kernels_tmpl.c and chosen at run time by CPU flags;
- *   (CUDA fills the same slots later, on device pointers.)
+ *   nw_ops_init_cuda  CUDA kernels + cuBLAS/cuDNN on device pointers (libnuwa/cuda/, kernels/),
+ *                     in builds with NUWA_HAVE_CUDA; ctx->dev carries the device context.
  *
  * Tensors are float32, one image at a time, channel-major (C, H, W) and contiguous unless a
  * leading-dimension argument says otherwise. Ops never allocate: temporary memory comes from
@@ -30,6 +31,7 @@ typedef struct NwCtx {
     int n_threads;      /* >= 1 */
     float *scratch;     /* at least the size the *_scratch query returned */
     size_t scratch_len; /* in floats */
+    void *dev;          /* CUDA ops: the NwCudaDev (stream, handles) they run on; CPU ops ignore it */
 } NwCtx;
 
 typedef struct NwConv2d {

@@ -108,7 +108,7 @@ static void run_golden(const char *name, const NwOps *ops, int threads)
     const NwVae *v = &G.vae;
     const int T = v->fmap_size * v->fmap_size;
     const size_t scratch = nw_vae_scratch_floats(v, ops, threads);
-    NwCtx ctx = {threads, nw_alloc((scratch ? scratch : 1) * sizeof(float)), scratch};
+    NwCtx ctx = {threads, nw_alloc((scratch ? scratch : 1) * sizeof(float)), scratch, NULL};
     NwVaeBufs b = {nw_alloc(v->max_act * 4), nw_alloc(v->max_act * 4), nw_alloc(v->max_act * 4)};
     const size_t img_n = (size_t)v->channels * v->image_size * v->image_size;
     float *out = nw_alloc(img_n * 4);

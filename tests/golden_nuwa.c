@@ -94,7 +94,7 @@ static void run_forward(const char *name, const NwOps *ops)
     const NwNuwa *m = &F.m;
     const int d = m->dim, V = m->V, n = 1 + F.L, tn = F.text_n;
     const int wl = m->dec_rev ? 2 * d : d, wt = m->enc_rev ? 2 * d : d;
-    NwCtx ctx = {2, NULL, 0};
+    NwCtx ctx = {2, NULL, 0, NULL};
     NwTfWork w;
     NwTextCtx t;
     NwDecState s;
@@ -216,7 +216,7 @@ static void run_generate(const char *name, int K)
 
     NwOps ops;
     nw_ops_init_cpu(&ops, nw_cpu_flags());
-    NwCtx ctx = {2, NULL, 0};
+    NwCtx ctx = {2, NULL, 0, NULL};
     NwGen g;
     float *wk = malloc(sizeof(float) * V), *u = malloc(sizeof(float) * V);
     cr_assert_eq(nw_gen_init(&g, m, &ops, m->T, 2), 0);

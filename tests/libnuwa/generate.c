@@ -167,7 +167,7 @@ static void brute_generate(const NwNuwa *m, const NwOps *ops, const int32_t *tex
                            const int32_t *given, int n_given, int n_total, float thres, float temp, uint64_t seed,
                            int32_t *out)
 {
-    NwCtx ctx = {1, NULL, 0};
+    NwCtx ctx = {1, NULL, 0, NULL};
     const int d = m->dim, V = m->V, maxrows = m->max_frames * m->T + 1;
     NwTfWork w;
     NwTextCtx t;
@@ -217,7 +217,7 @@ static void inc_generate(const NwNuwa *m, const NwOps *ops, int threads, int blo
                          const NwGenOpts *o, const int32_t *given, int n_given, int n_total, float thres, float temp,
                          uint64_t seed, int32_t *out)
 {
-    NwCtx ctx = {threads, NULL, 0};
+    NwCtx ctx = {threads, NULL, 0, NULL};
     NwGen g;
     float *u = malloc(sizeof(float) * m->V), *wk = malloc(sizeof(float) * m->V);
     cr_assert_eq(nw_gen_init(&g, m, ops, block, threads), 0);

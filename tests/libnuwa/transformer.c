@@ -76,7 +76,7 @@ static void check_incremental(const TfCase *c, const NwOps *ops)
     const NwNuwa *m = &L.m;
     const int T = m->T, n = m->max_frames * T, d = m->dim, V = m->V; /* rows: bos + n - 1 tokens */
     const int32_t text[7] = {5, 17, 3, 44, 9, 0, 0};
-    NwCtx ctx = {2, NULL, 0};
+    NwCtx ctx = {2, NULL, 0, NULL};
     NwTfWork w;
     NwTextCtx t;
     cr_assert_eq(nw_tf_work_alloc(&w, m, ops, n, 2), 0);

@@ -43,7 +43,7 @@ static float *falloc(size_t n)
 
 static NwCtx make_ctx(size_t scratch, int threads)
 {
-    NwCtx c = {threads, falloc(scratch), scratch};
+    NwCtx c = {threads, falloc(scratch), scratch, NULL};
     return c;
 }
 
@@ -84,7 +84,7 @@ Test(ops, conv2d)
         fill_normal(&r, in, nin, 1.f);
         fill_normal(&r, w, nw, 0.3f);
         fill_normal(&r, b, d.cout, 0.5f);
-        NwCtx rc = {1, NULL, 0};
+        NwCtx rc = {1, NULL, 0, NULL};
         const int with_bias = si % 3 != 2;
         nw_conv2d_ref(&rc, &d, in, w, with_bias ? b : NULL, ref);
         for (int vi = 0; vi < nv; vi++) {
@@ -133,14 +133,14 @@ Test(ops, matmul)
                 fill_normal(&r, B, (size_t)(tb ? N : K) * ldb, 1.f);
                 fill_normal(&r, bias, M, 1.f);
                 memset(ref, 0, sizeof(float) * M * ldc);
-                NwCtx rc = {1, NULL, 0};
+                NwCtx rc = {1, NULL, 0, NULL};
                 const float *bb = (si + ta) % 2 ? bias : NULL;
                 nw_matmul_ref(&rc, M, N, K, A, lda, ta, B, ldb, tb, bb, ref, ldc);
                 for (int vi = 0; vi < nv; vi++) {
                     if (!v[vi].ok)
                         continue;
                     for (int th = 1; th <= 2; th++) {
-                        NwCtx c = {th, NULL, 0};
+                        NwCtx c = {th, NULL, 0, NULL};
                         memset(got, 0, sizeof(float) * M * ldc);
                         v[vi].ops.matmul(&c, M, N, K, A, lda, ta, B, ldb, tb, bb, got, ldc);
                         char what[96];
@@ -175,13 +175,13 @@ Test(ops, group_norm)
         fill_normal(&r, ga, c, 1.f);
         fill_normal(&r, be, c, 1.f);
         for (int act = 0; act < 2; act++) {
-            NwCtx rc = {1, NULL, 0};
+            NwCtx rc = {1, NULL, 0, NULL};
             nw_group_norm_ref(&rc, x, ref, c, hw, g, ga, be, 1e-5f, act);
             for (int vi = 0; vi < nv; vi++) {
                 if (!v[vi].ok)
                     continue;
                 for (int th = 1; th <= 3; th += 2) {
-                    NwCtx cc = {th, NULL, 0};
+                    NwCtx cc = {th, NULL, 0, NULL};
                     memcpy(got, x, n * sizeof(float));
                     v[vi].ops.group_norm(&cc, got, got, c, hw, g, ga, be, 1e-5f, act); /* in place */
                     char what[96];
@@ -215,12 +215,12 @@ Test(ops, layer_norm_chan)
         fill_normal(&r, g, c, 1.f);
         fill_normal(&r, b, c, 1.f);
         for (int with_res = 0; with_res < 2; with_res++) {
-            NwCtx rc = {1, NULL, 0};
+            NwCtx rc = {1, NULL, 0, NULL};
             nw_layer_norm_chan_ref(&rc, x, ref, c, hw, g, b, 1e-5f, with_res ? res : NULL);
             for (int vi = 0; vi < nv; vi++) {
                 if (!v[vi].ok)
                     continue;
-                NwCtx cc = {2, NULL, 0};
+                NwCtx cc = {2, NULL, 0, NULL};
                 /* with a residual: output written over the residual, as the model does */
                 memcpy(got, res, n * sizeof(float));
                 v[vi].ops.layer_norm_chan(&cc, x, got, c, hw, g, b, 1e-5f, with_res ? got : NULL);
@@ -250,11 +250,11 @@ Test(ops, elementwise)
         float *x = falloc(2 * n), *y = falloc(n), *ref = falloc(2 * n), *got = falloc(2 * n);
         fill_normal(&r, x, 2 * n, 4.f);
         fill_normal(&r, y, n, 1.f);
-        NwCtx rc = {1, NULL, 0};
+        NwCtx rc = {1, NULL, 0, NULL};
         for (int vi = 0; vi < nv; vi++) {
             if (!v[vi].ok)
                 continue;
-            NwCtx cc = {3, NULL, 0};
+            NwCtx cc = {3, NULL, 0, NULL};
             char what[64];
             /* leaky relu */
             memcpy(ref, x, n * sizeof(float));
@@ -294,12 +294,12 @@ Test(ops, upsample2x)
         const size_t n = (size_t)c * h * w;
         float *x = falloc(n), *ref = falloc(4 * n), *got = falloc(4 * n);
         fill_normal(&r, x, n, 1.f);
-        NwCtx rc = {1, NULL, 0};
+        NwCtx rc = {1, NULL, 0, NULL};
         nw_upsample2x_ref(&rc, x, ref, c, h, w);
         for (int vi = 0; vi < nv; vi++) {
             if (!v[vi].ok)
                 continue;
-            NwCtx cc = {2, NULL, 0};
+            NwCtx cc = {2, NULL, 0, NULL};
             v[vi].ops.upsample2x(&cc, x, got, c, h, w);
             char what[64];
             snprintf(what, sizeof(what), "%s upsample2x %dx%dx%d", v[vi].name, c, h, w);
@@ -380,7 +380,7 @@ Test(ops, vq_assign)
             if (K > 2)
                 memcpy(E + (size_t)(K - 1) * cd, E + (size_t)1 * cd, sizeof(float) * cd), sq[K - 1] = sq[1];
             memcpy(xr, x, sizeof(float) * cd * n);
-            NwCtx rc = {1, NULL, 0};
+            NwCtx rc = {1, NULL, 0, NULL};
             nw_vq_assign_ref(&rc, xr, cd, n, E, K, sq, cosine, iref, mref);
             for (int vi = 0; vi < nv; vi++) {
                 if (!v[vi].ok)
@@ -432,12 +432,12 @@ Test(ops, layer_norm_rows)
         fill_normal(&r, g, d, 1.f);
         fill_normal(&r, b, d, 1.f);
         for (int stable = 0; stable < 2; stable++) {
-            NwCtx rc = {1, NULL, 0};
+            NwCtx rc = {1, NULL, 0, NULL};
             nw_layer_norm_ref(&rc, x, ref, n, d, g, b, 1e-5f, stable);
             for (int vi = 0; vi < nv; vi++) {
                 if (!v[vi].ok)
                     continue;
-                NwCtx cc = {2, NULL, 0};
+                NwCtx cc = {2, NULL, 0, NULL};
                 memcpy(got, x, sizeof(float) * n * d);
                 v[vi].ops.layer_norm(&cc, got, got, n, d, g, b, 1e-5f, stable); /* in place */
                 char what[96];
@@ -464,12 +464,12 @@ Test(ops, geglu)
         const int n = shapes[si][0], f = shapes[si][1];
         float *u = falloc((size_t)n * 2 * f), *ref = falloc((size_t)n * f), *got = falloc((size_t)n * f);
         fill_normal(&r, u, (size_t)n * 2 * f, 3.f);
-        NwCtx rc = {1, NULL, 0};
+        NwCtx rc = {1, NULL, 0, NULL};
         nw_geglu_ref(&rc, u, ref, n, f);
         for (int vi = 0; vi < nv; vi++) {
             if (!v[vi].ok)
                 continue;
-            NwCtx cc = {2, NULL, 0};
+            NwCtx cc = {2, NULL, 0, NULL};
             v[vi].ops.geglu(&cc, u, got, n, f);
             char what[64];
             snprintf(what, sizeof(what), "%s geglu n%d f%d", v[vi].name, n, f);
@@ -554,13 +554,13 @@ Test(ops, attn_gather)
         for (int i = 0; i < n * nk; i++)
             idx[i] = (trng_next(&r) % 4 == 0) ? -1 : (int32_t)(trng_next(&r) % rows);
         for (int wb = 0; wb < 2; wb++) {
-            NwCtx rc = {1, NULL, 0};
+            NwCtx rc = {1, NULL, 0, NULL};
             nw_attn_gather_ref(&rc, q, inner, kv, ld, kv + inner, ld, bos, bos + inner, idx, n, nk, h, dh,
                                wb ? bias : NULL, th, 0.3f, ref, inner);
             for (int vi = 0; vi < nv; vi++) {
                 if (!v[vi].ok)
                     continue;
-                NwCtx cc = {2, NULL, 0};
+                NwCtx cc = {2, NULL, 0, NULL};
                 v[vi].ops.attn_gather(&cc, q, inner, kv, ld, kv + inner, ld, bos, bos + inner, idx, n, nk, h, dh,
                                       wb ? bias : NULL, th, 0.3f, got, inner);
                 char what[96];

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# bench/gpu.sh — every GPU check of the CUDA backend in one run, on a machine with an NVIDIA GPU
+# (sized for an H100: about 4 minutes, at most 8). From the repository root:
+#
+#     bash bench/gpu.sh                  # logs in ./gpu-out, or in $OUT when it is set
+#
+# Steps (each one time-limited, its log in $OUT; summary.txt has one line per step):
+#   env.txt        nvidia-smi, nvcc, compilers
+#   build.log      ./configure --enable-cuda --cuda-arch=$CUDA_ARCH, make build/nuwa_tests build/bench_cuda.
+#                  Where configure cannot run (CUDA images of GPU hosts often lack OpenBLAS, Criterion,
+#                  PCRE2 or utf8proc), a standalone build of just the CUDA backend, its tests (with
+#                  tests/cuda/shim/ standing in for Criterion) and the benchmark, in build-gpu/.
+#   tests.log      the CUDA op tests (tests/cuda/ops_cuda.c): every op against the scalar reference
+#   bench.txt      bench_cuda: per-op timings at the target model's shapes, VQGAN and decoder passes
+#   bench_tf32.txt the same, quick, with TF32 allowed (what TF32 would buy)
+#   sanitizer.log  compute-sanitizer memcheck and racecheck over a subset of the tests
+#
+# Variables: OUT, CUDA_ARCH (90), JOBS (all cores), GPU_STANDALONE=1 (skip configure).
+# Exit status: 0 when the build and the tests passed (the benchmark and the sanitizer are
+# reported in summary.txt either way).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+OUT=${OUT:-./gpu-out}
+CUDA_ARCH=${CUDA_ARCH:-90}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 8)}
+mkdir -p "$OUT"
+SUMMARY=$OUT/summary.txt
+: >"$SUMMARY"
+T0=$(date +%s)
+
+BUDGET=${BUDGET:-470} # seconds for everything: each step gets at most what is left
+
+note() { echo "$*" | tee -a "$SUMMARY"; }
+elapsed() { echo $(($(date +%s) - T0)); }
+# limit N: N seconds, or what is left of the budget if that is less (at least 1)
+limit() {
+    local left=$((BUDGET - $(elapsed)))
+    [ "$left" -lt 1 ] && left=1
+    [ "$1" -lt "$left" ] && echo "$1" || echo "$left"
+}
+
+# ---- environment -------------------------------------------------------------------------------
+{
+    echo "== date"; date -u
+    echo "== nvidia-smi"; nvidia-smi 2>&1 || true
+    echo "== nvcc"; nvcc --version 2>&1 || true
+    echo "== cc"; cc --version 2>&1 | head -1
+    echo "== uname"; uname -a
+} >"$OUT/env.txt" 2>&1
+command -v nvcc >/dev/null || { note "FAIL env: nvcc not found"; exit 1; }
+note "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
+
+# ---- build ---------------------------------------------------------------------------------------
+CUDA_HOME=$(dirname "$(dirname "$(command -v nvcc)")")
+TESTS='' BENCH='' RUNENV=''
+
+standalone() {
+    local B=build-gpu cudnn_inc='' cudnn_lib='' pydir
+    rm -rf "$B" && mkdir -p "$B/gen" "$B/obj"
+    # cuDNN from the toolkit, the system or the nvidia-cudnn wheel
+    pydir=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null)
+    for d in "$CUDA_HOME/include" /usr/include /usr/include/x86_64-linux-gnu ${pydir:+"$pydir/include"}; do
+        [ -f "$d/cudnn.h" ] && { cudnn_inc=$d; break; }
+    done
+    for d in "$CUDA_HOME/lib64" /usr/lib/x86_64-linux-gnu ${pydir:+"$pydir/lib"}; do
+        for f in "$d/libcudnn.so" "$d/libcudnn.so.9"; do
+            [ -f "$f" ] && [ -z "$cudnn_lib" ] && cudnn_lib=$f
+        done
+    done
+    local have_cudnn=0
+    [ -n "$cudnn_inc" ] && [ -n "$cudnn_lib" ] && have_cudnn=1
+    printf '#ifndef NUWA_CONFIG_H\n#define NUWA_CONFIG_H\n#define NUWA_HAVE_CUDA 1\n#define NUWA_HAVE_CUDNN %d\n#define NUWA_PREFIX "/usr/local"\n#endif\n' \
+        $have_cudnn >"$B/gen/config.h"
+    echo "standalone build: cuDNN ${cudnn_lib:-not found} (headers ${cudnn_inc:-not found})"
+    local inc="-I$B/gen -I. -Iinclude -Ilibnuwa -Itests -Itests/support -I$CUDA_HOME/include"
+    [ -n "$cudnn_inc" ] && inc="$inc -I$cudnn_inc"
+    local cflags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -DNUWA_BUILDING_LIB"
+    local srcs="libnuwa/ref/*.c libnuwa/util.c libnuwa/device.c libnuwa/cuda/backend.c libnuwa/cuda/ops_cuda.c tests/support/tensor.c"
+    [ $have_cudnn = 1 ] && srcs="$srcs libnuwa/cuda/cudnn_conv.c"
+    printf '%s\n' kernels/*.cu | xargs -P "$JOBS" -I{} sh -c \
+        "nvcc -O3 -std=c++17 -arch=sm_$CUDA_ARCH -Xcompiler -fPIC -I. -Iinclude -Ilibnuwa -c {} -o $B/obj/\$(basename {} .cu).cu.o" \
+        || return 1
+    for f in $srcs; do
+        # shellcheck disable=SC2086
+        cc $cflags $inc -c "$f" -o "$B/obj/$(echo "$f" | tr / _).o" || return 1
+    done
+    # shellcheck disable=SC2086
+    cc $cflags $inc -Itests/cuda/shim -c tests/cuda/ops_cuda.c -o "$B/ops_cuda.o" || return 1
+    # shellcheck disable=SC2086
+    cc $cflags $inc -c bench/bench_cuda.c -o "$B/bench_cuda.o" || return 1
+    local libs="-L$CUDA_HOME/lib64 -Wl,-rpath,$CUDA_HOME/lib64 -lcublas -lcudart -lstdc++ -lm"
+    if [ $have_cudnn = 1 ]; then
+        libs="$libs $cudnn_lib -Wl,-rpath,$(dirname "$cudnn_lib")"
+        RUNENV="LD_LIBRARY_PATH=$(dirname "$cudnn_lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    fi
+    # shellcheck disable=SC2086
+    cc -o "$B/nuwa_cuda_tests" "$B/ops_cuda.o" "$B"/obj/*.o $libs || return 1
+    # shellcheck disable=SC2086
+    cc -o "$B/bench_cuda" "$B/bench_cuda.o" "$B"/obj/*.o $libs || return 1
+    TESTS="$B/nuwa_cuda_tests"
+    BENCH="$B/bench_cuda"
+}
+
+built=
+{
+    if [ "${GPU_STANDALONE:-0}" != 1 ] && ./configure --enable-cuda --cuda-arch="$CUDA_ARCH"; then
+        if timeout "$(limit 200)" make -j"$JOBS" build/nuwa_tests build/bench_cuda; then
+            TESTS="build/nuwa_tests"
+            BENCH="build/bench_cuda"
+            built="configure + make"
+        fi
+    fi
+    if [ -z "$built" ]; then
+        echo "== configure/make did not build: the standalone build of the CUDA backend instead"
+        TESTS='' BENCH=''
+        if standalone; then built="standalone (build-gpu/)"; fi
+    fi
+} >"$OUT/build.log" 2>&1
+if [ -z "$built" ]; then
+    note "FAIL build ($(elapsed) s): see build.log"
+    tail -30 "$OUT/build.log"
+    exit 1
+fi
+note "ok   build: $built ($(elapsed) s)"
+
+run() { env ${RUNENV:+"$RUNENV"} "$@"; }
+
+# ---- tests ---------------------------------------------------------------------------------------
+run timeout "$(limit 150)" "$TESTS" -j1 --verbose --filter 'cuda/*' >"$OUT/tests.log" 2>&1
+status=$?
+if [ $status = 0 ]; then
+    note "ok   tests: $(grep -a 'Synthesis' "$OUT/tests.log" | tail -1) ($(elapsed) s)"
+else
+    note "FAIL tests (exit $status): $(grep -a 'Synthesis' "$OUT/tests.log" | tail -1) ($(elapsed) s)"
+    grep -a -E "FAIL|Assertion|failed|off, max err" "$OUT/tests.log" | head -8 | sed 's/^/     /' | tee -a "$SUMMARY"
+fi
+grep -a -i "skipped" "$OUT/tests.log" | head -1 | sed 's/^/     /' | tee -a "$SUMMARY"
+grep -a "conv2d paths" "$OUT/tests.log" | sed 's/^/     /' | tee -a "$SUMMARY"
+
+# ---- benchmark -----------------------------------------------------------------------------------
+run timeout "$(limit 150)" "$BENCH" >"$OUT/bench.txt" 2>&1
+rc=$?
+note "$([ $rc = 0 ] && echo 'ok  ' || echo "FAIL") bench (exit $rc): bench.txt ($(elapsed) s)"
+grep -a -E "^(decode step|prefill|VQGAN|conv2d paths)" "$OUT/bench.txt" | sed 's/^/     /' | tee -a "$SUMMARY"
+run timeout "$(limit 60)" "$BENCH" --quick --tf32 >"$OUT/bench_tf32.txt" 2>&1
+rc=$?
+note "$([ $rc = 0 ] && echo 'ok  ' || echo "FAIL") bench --tf32 (exit $rc): bench_tf32.txt ($(elapsed) s)"
+
+# ---- compute-sanitizer -------------------------------------------------------------------------
+SANITIZER=$(command -v compute-sanitizer)
+for f in "$CUDA_HOME/bin/compute-sanitizer" "$CUDA_HOME/compute-sanitizer/compute-sanitizer"; do
+    [ -z "$SANITIZER" ] && [ -x "$f" ] && SANITIZER=$f
+done
+if [ -n "$SANITIZER" ]; then
+    {
+        for run_ in "memcheck cuda/attn_*" "memcheck cuda/vq_assign" "racecheck cuda/attn_gather" \
+                    "racecheck cuda/layer_norm_chan" "memcheck cuda/group_norm" "racecheck cuda/vq_assign"; do
+            # shellcheck disable=SC2086
+            set -- $run_
+            echo "== compute-sanitizer --tool $1 $2"
+            run timeout "$(limit 35)" "$SANITIZER" --tool "$1" --error-exitcode 3 "$TESTS" -j1 --filter "$2" 2>&1 |
+                tail -8
+            echo "exit ${PIPESTATUS[0]}"
+        done
+    } >"$OUT/sanitizer.log" 2>&1
+    errs=$(grep -c '^exit 3' "$OUT/sanitizer.log")
+    slow=$(grep -c '^exit 124' "$OUT/sanitizer.log")
+    note "$([ "$errs" = 0 ] && echo 'ok  ' || echo 'FAIL') sanitizer: $errs runs with errors, $slow cut short ($(elapsed) s)"
+else
+    note "skip sanitizer: compute-sanitizer not found"
+fi
+note "total $(elapsed) s"
+exit $status

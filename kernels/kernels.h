@@ -1,0 +1,111 @@
+/*
+ * kernels.h — the extern "C" launchers of the CUDA kernels (the .cu files here), called by the host
+ * backend (libnuwa/cuda/). Plain C: every pointer is a device pointer, every launcher queues
+ * its kernels on s->stream, never synchronises, never allocates, and returns the launch status
+ * (cudaSuccess or the error cudaGetLastError() reported).
+ *
+ * GEMM-shaped work is not here: the backend calls cuBLAS (and cuDNN) around these kernels.
+ * Each launcher implements the elementwise / reduction part of one NwOps slot
+ * (libnuwa/ops.h), whose scalar reference in libnuwa/ref/ is the spec.
+ */
+#ifndef NW_KERNELS_H
+#define NW_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where and with what the launchers run: the stream, two device properties that shape the
+ * grids, and a small device workspace for cross-block partial results. */
+typedef struct NwKStream {
+    cudaStream_t stream;
+    int sms;           /* multiprocessors of the device */
+    size_t smem_optin; /* largest dynamic shared memory a block may opt in to (bytes) */
+    void *aux;         /* device workspace, >= NW_K_AUX_BYTES, 256-byte aligned */
+    size_t aux_bytes;
+} NwKStream;
+
+#define NW_K_AUX_BYTES ((size_t)4 << 20)
+
+/* ---- elementwise (elementwise.cu) ---- */
+
+/* x = x >= 0 ? x : slope * x */
+cudaError_t nw_k_leaky_relu(const NwKStream *s, float *x, size_t n, float slope);
+/* y += x */
+cudaError_t nw_k_add(const NwKStream *s, float *y, const float *x, size_t n);
+/* out (n) = in[0:n] * sigmoid(in[n:2n]) */
+cudaError_t nw_k_glu(const NwKStream *s, const float *in, float *out, size_t n);
+/* out (c, 2h, 2w) = bilinear x2 of in (c, h, w), align_corners = false */
+cudaError_t nw_k_upsample2x(const NwKStream *s, const float *in, float *out, int c, int h, int w);
+/* a (n, f) = u[:, :f] * gelu_erf(u[:, f:]) */
+cudaError_t nw_k_geglu(const NwKStream *s, const float *u, float *a, int n, int f);
+/* C (M rows of N, stride ldc): C[m][j] = act((overwrite ? 0 : C[m][j]) + (bias ? bias[m] : 0)) */
+cudaError_t nw_k_bias_rows(const NwKStream *s, float *C, int M, int N, int ldc, const float *bias, int act,
+                           int overwrite);
+
+/* ---- normalisation (norm.cu) ---- */
+
+/* GroupNorm (+ leaky ReLU) of x (c, hw); y may equal x. Uses s->aux for partial sums. */
+cudaError_t nw_k_group_norm(const NwKStream *s, const float *x, float *y, int c, int hw, int groups,
+                            const float *gamma, const float *beta, float eps, int act);
+/* LayerNorm over channels of each pixel of x (c, hw) [+ res]; y may equal x or res. */
+cudaError_t nw_k_layer_norm_chan(const NwKStream *s, const float *x, float *y, int c, int hw, const float *g,
+                                 const float *b, float eps, const float *res);
+/* LayerNorm / StableLayerNorm of the n rows of x (n, d); y may equal x. */
+cudaError_t nw_k_layer_norm(const NwKStream *s, const float *x, float *y, int n, int d, const float *g,
+                            const float *b, float eps, int stable);
+
+/* ---- convolution helpers (conv.cu) ---- */
+
+/* col (cin*kh*kw, np): the im2col columns of output pixels [p0, p0 + np) of a conv with
+ * output width ow; zero padding. */
+cudaError_t nw_k_im2col(const NwKStream *s, const float *in, int cin, int h, int w, int kh, int kw, int stride,
+                        int pad, int ow, int p0, int np, float *col);
+
+/* ---- VQGAN attention (vqgan_attn.cu) ---- */
+
+/* dst rows r (rows of n) = src rows / max(||src row||, 1e-12) */
+cudaError_t nw_k_l2norm_rows(const NwKStream *s, const float *src, float *dst, int rows, int n);
+/* rows (rows of n, stride n) of `batch` heads starting at head h0, rows_per_head = n:
+ * p = softmax(scale[h] * S + bias[h]) in place, bias (heads, n, n) or NULL. */
+cudaError_t nw_k_softmax_scaled(const NwKStream *s, float *S, int h0, int batch, int n, const float *scale,
+                                const float *bias);
+
+/* ---- vector quantisation (vq.cu) ---- */
+
+/* Column statistics of x (cd, n): xx[i] = |x_i|^2 (double); with `cosine`, x_i /= max(|x_i|, 1e-6)
+ * in place. */
+cudaError_t nw_k_vq_colnorm(const NwKStream *s, float *x, int cd, int n, int cosine, double *xx);
+/* Rows i of dots (ni rows of K, stride K) for columns i0 + i: idx/margin of the first best code. */
+cudaError_t nw_k_vq_argmax(const NwKStream *s, const float *dots, int ni, int K, const double *xx,
+                           const float *code_sqnorm, int cosine, int32_t *idx, float *margin);
+
+/* ---- transformer attention (attention.cu) ---- */
+
+/* Dynamic shared memory (bytes) one query row of attn_null / attn_gather needs. */
+size_t nw_k_attn_null_smem(int m, int heads);
+size_t nw_k_attn_gather_smem(int nk, int heads);
+/* Blocks of the global-memory fallback of attn_null (when its smem exceeds s->smem_optin):
+ * the scratch is NW_K_ATTN_GBLOCKS * heads * (m + 1) floats. */
+#define NW_K_ATTN_GBLOCKS 256
+
+/* ops.h attn_null; gbuf: NULL (shared memory) or the fallback scratch above. */
+cudaError_t nw_k_attn_null(const NwKStream *s, const float *q, int ldq, const float *k, int ldk, const float *v,
+                           int ldv, int n, int m, int heads, int dh, const float *null_k, const float *null_v,
+                           const uint8_t *keep, const float *th, float scale, float *out, int ldo, float *gbuf);
+/* ops.h attn_gather (needs nw_k_attn_gather_smem(nk, heads) <= s->smem_optin) */
+cudaError_t nw_k_attn_gather(const NwKStream *s, const float *q, int ldq, const float *k, int ldk,
+                             const float *v, int ldv, const float *kbos, const float *vbos, const int32_t *idx,
+                             int n, int nk, int heads, int dh, const float *bias, const float *th, float scale,
+                             float *out, int ldo);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
