@@ -54,7 +54,7 @@ TEST_SRCS += $(wildcard tests/cuda/*.c)
 endif
 BENCH_SRCS := $(wildcard bench/*.c)
 
-.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda install uninstall clean distclean deps golden eval
+.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda install uninstall clean distclean deps golden eval demo
 all: lib $(BUILD)/nuwa
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
@@ -173,6 +173,14 @@ bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 
 golden:
 	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py
+
+# The shipped demo model through the patched ffmpeg (same minimal build as `make test`):
+# extends samples/shapes.mkv, generates a clip from a caption, writes a contact sheet; tools/demo.sh.
+DEMO_OUT ?= build/demo
+demo: deps all
+	@sh tools/deps.sh --ffmpeg
+	+@FFMPEG_MINIMAL=1 FFMPEG_BIN_DIR=$(CURDIR)/build/bin-minimal sh tools/ffmpeg.sh build
+	sh tools/demo.sh build/bin-minimal/ffmpeg $(DEMO_OUT)
 
 # Quality of the demo model on 100 held-out synthetic clips (bench/eval_shapes.c; models/README.md).
 EVAL_MODEL ?= models/nuwa-shapes.gguf

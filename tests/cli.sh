@@ -334,5 +334,17 @@ check "generate on a VQGAN-only model: error" sh -c '[ "$1" -eq 1 ] && grep -q "
 run info "$N1"
 check "info on a NUWA model lists the transformer" has "$T/out" "^NUWA transformer:"
 
+# ---- the shipped demo model --------------------------------------------------------------------
+M=models/nuwa-shapes.gguf
+run info "$M"
+check "shipped model: info lists the transformer and the tokenizer" \
+    sh -c 'grep -q "^NUWA transformer:" "$1" && grep -q "CLIP BPE tokenizer included" "$1"' sh "$T/out"
+run generate "$M" --text "a green circle moving up" --frames 1 --seed 3 -o "$T/ship%03d.ppm"
+check "shipped model: one generated frame of 64x64" sh -c '[ "$1" -eq 0 ] && [ "$(wc -c <"$2")" -eq $((64 * 64 * 3 + 13)) ]' \
+    sh "$rc" "$T/ship000.ppm"
+run generate "$M" --text "a ukulele" --frames 1 -o "$T/ship%03d.ppm"
+check "a prompt outside the model's text vocabulary: error exit" failed
+check "a prompt outside the model's text vocabulary: the message says so" has "$T/err" "outside this model's text vocabulary"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

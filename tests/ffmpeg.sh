@@ -120,6 +120,25 @@ check "nuwasrc frames=3 size=48x32 (filter_complex)" [ "$(wc -c <"$T/s2.rgb")" -
 ff -f lavfi -i "nuwasrc=model=$N1:r=5:d=2:seed=3" -f framemd5 "$T/s3.md5"
 check "nuwasrc: same seed, same video" cmp -s "$T/s1.md5" "$T/s3.md5"
 
+# ---- the shipped demo model (models/nuwa-shapes.gguf) on the sample clip ------------------------
+M=models/nuwa-shapes.gguf
+CLIP=samples/shapes.mkv
+CAP=$(cat samples/shapes.txt)
+ff -i "$CLIP" -vf "nuwa=model=$M:frames=2:seed=1:prompt=$CAP" -f framemd5 "$T/m1.md5"
+check "shipped model: extends the sample clip (4 + 2 frames)" sh -c '[ "$1" -eq 0 ] && [ "$(grep -vc "^#" "$2")" -eq 6 ]' sh "$rc" "$T/m1.md5"
+# a prompt changed with sendcmd before the end of the input is the one the continuation uses
+printf '0.1 nuwa prompt a blue circle moving left;\n' >"$T/cmds"
+ff -i "$CLIP" -vf "sendcmd=f=$T/cmds,nuwa=model=$M:frames=2:seed=1:prompt=$CAP" -f framemd5 "$T/m2.md5"
+ff -i "$CLIP" -vf "nuwa=model=$M:frames=2:seed=1:prompt=a blue circle moving left" -f framemd5 "$T/m3.md5"
+check "sendcmd prompt change: exit 0" [ "$rc" -eq 0 ]
+check "sendcmd prompt change: same frames as that prompt given as an option" cmp -s "$T/m2.md5" "$T/m3.md5"
+check "sendcmd prompt change: other frames than the first prompt" sh -c '! cmp -s "$1" "$2"' sh "$T/m1.md5" "$T/m2.md5"
+ff -f lavfi -i "nuwasrc=model=$M:frames=1:seed=1:prompt=a green circle moving up" -f rawvideo -pix_fmt rgb24 "$T/m4.rgb"
+check "shipped model: nuwasrc frame of 64x64" [ "$(wc -c <"$T/m4.rgb" 2>/dev/null || echo 0)" -eq $((64 * 64 * 3)) ]
+ff -f lavfi -i "nuwasrc=model=$M:frames=1:prompt=a ukulele" -f null -
+check "a prompt with a word outside the model's vocabulary: clear error" has "$T/err" "vocabulary"
+check "a prompt with a word outside the model's vocabulary: error exit, no crash" failed
+
 # ---- bad options: a clear message and an error exit, never a crash -------------------------
 expect_error() { # NAME FILTERSPEC TEXT
     ff -f lavfi -i "$SRC" -vf "$2" -f null -
