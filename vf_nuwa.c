@@ -155,6 +155,8 @@ static int nuwa_log_level(void)
 }
 
 /* Loads the model and creates the session; `need_tf`: the mode needs the transformer. */
+static int start_video(AVFilterContext *ctx);
+
 static int load_model(AVFilterContext *ctx, int need_tf)
 {
     NuwaContext *s = ctx->priv;
@@ -213,6 +215,10 @@ static int load_model(AVFilterContext *ctx, int need_tf)
     }
     av_log(ctx, AV_LOG_VERBOSE, "model %s: %dx%d frames, %dx%d tokens%s\n", s->model_path, s->S, s->S,
            s->vi.fmap_size, s->vi.fmap_size, s->ti.present ? ", NUWA transformer" : "");
+    /* check the prompt and sampling options now, so that a bad one fails at start-up, not at the
+     * first generated frame (generation starts again from scratch when it is needed) */
+    if (need_tf && s->ti.present)
+        return start_video(ctx);
     return 0;
 }
 

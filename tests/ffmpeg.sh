@@ -127,7 +127,7 @@ CAP=$(cat samples/shapes.txt)
 ff -i "$CLIP" -vf "nuwa=model=$M:frames=2:seed=1:prompt=$CAP" -f framemd5 "$T/m1.md5"
 check "shipped model: extends the sample clip (4 + 2 frames)" sh -c '[ "$1" -eq 0 ] && [ "$(grep -vc "^#" "$2")" -eq 6 ]' sh "$rc" "$T/m1.md5"
 # a prompt changed with sendcmd before the end of the input is the one the continuation uses
-printf '0.1 nuwa prompt a blue circle moving left;\n' >"$T/cmds"
+printf "0.1 nuwa prompt 'a blue circle moving left';\n" >"$T/cmds"
 ff -i "$CLIP" -vf "sendcmd=f=$T/cmds,nuwa=model=$M:frames=2:seed=1:prompt=$CAP" -f framemd5 "$T/m2.md5"
 ff -i "$CLIP" -vf "nuwa=model=$M:frames=2:seed=1:prompt=a blue circle moving left" -f framemd5 "$T/m3.md5"
 check "sendcmd prompt change: exit 0" [ "$rc" -eq 0 ]
