@@ -547,8 +547,9 @@ int nuwa_session_start_ids(NuwaSession *s, const int32_t *text_ids, int n_ids, c
     }
     for (int i = 0; i < n_ids; i++)
         if (text_ids[i] < 0 || text_ids[i] >= t->text_vocab) {
-            nw_log(&s->log, NUWA_LOG_ERROR, "generate: text token %d is %d, outside [0, %d)\n", i, text_ids[i],
-                   t->text_vocab);
+            nw_log(&s->log, NUWA_LOG_ERROR,
+                   "generate: text token %d is %d, outside this model's text vocabulary [0, %d) (a prompt word "
+                   "the model was not trained with: use other words)\n", i, text_ids[i], t->text_vocab);
             return NUWA_ERR_INVAL;
         }
     if (!s->gen_ready) {
@@ -593,13 +594,6 @@ int nuwa_session_start_text(NuwaSession *s, const char *text, const NuwaGenParam
     if (!ids)
         return NUWA_ERR_NOMEM;
     r = nw_tokenizer_encode(m->tok, text, ids, max, &n, 0, &s->log);
-    for (int i = 0; r == 0 && i < n; i++)
-        if (ids[i] >= m->tf.text_vocab) {
-            nw_log(&s->log, NUWA_LOG_ERROR,
-                   "generate: prompt '%s': BPE token %d (id %d) is outside this model's text vocabulary of %d ids "
-                   "(it was trained on a smaller vocabulary; use other words)\n", text, i, ids[i], m->tf.text_vocab);
-            r = NUWA_ERR_INVAL;
-        }
     if (r == 0)
         r = nuwa_session_start_ids(s, ids, n, p);
     nw_free(ids);
