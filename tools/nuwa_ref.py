@@ -42,7 +42,8 @@ import importlib.util
 import sys
 import types
 
-__all__ = ["VQGanVAE", "VectorQuantize", "versions", "stubbed", "nuwa_module", "apply_b1_patch"]
+__all__ = ["VQGanVAE", "VectorQuantize", "versions", "stubbed", "nuwa_module", "apply_b1_patch",
+           "apply_fast_3dna", "remove_fast_3dna"]
 
 stubbed = []  # names of the modules replaced by stubs in this process
 
