@@ -51,14 +51,4 @@ int64_t nw_gen_window_start(const NwNuwa *m, int64_t L, int ref_window);
 /** Computes the guided logits of the next token into g->logits (V). */
 int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx);
 
-/** top-k filter (k = max((int)((1 - thres) * V), 1); ties prefer the lower index), then
- * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)).
- * u: V uniforms in [0, 1). Returns the token; *margin (may be NULL) = top-1 minus top-2 score. */
-int nw_sample(const float *logits, int V, double thres, float temperature, const float *u, float *work,
-              float *margin);
-
-/** Counter-based uniform [0, 1) floats: stream (seed, counter) -> n values, independent of
- * threads and call pattern. */
-void nw_uniforms(uint64_t seed, uint64_t counter, float *u, int n);
-
 #endif

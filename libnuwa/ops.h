@@ -12,6 +12,14 @@
  * leading-dimension argument says otherwise. Ops never allocate: temporary memory comes from
  * ctx->scratch, sized beforehand with the matching *_scratch query.
  *
+ * Memory: every pointer an op receives is backend memory (host memory for ref/cpu, device
+ * memory for CUDA), obtained from the table's mem_alloc. Model code never reads or writes it
+ * directly: host data enters through upload and leaves through download, both counted in
+ * ctx->xfer when set (tests check that generation moves nothing but the sampled token).
+ *
+ * Errors: compute ops return nothing. A backend records its first failure and `sync` returns it
+ * (a NUWA_ERR_* code and a message); callers check it at every API boundary.
+ *
  * Determinism: for a given backend and input, results do not depend on ctx->n_threads
  * (work is split into fixed chunks, reductions run in a fixed order).
  */
@@ -27,12 +35,39 @@ enum NwAct {
 };
 #define NW_LRELU_SLOPE 0.1f
 
+/* Host <-> backend traffic, counted by the upload/download slots of every backend. */
+typedef struct NwXfer {
+    long uploads, downloads;
+    size_t up_bytes, down_bytes;
+} NwXfer;
+
 typedef struct NwCtx {
     int n_threads;      /* >= 1 */
     float *scratch;     /* at least the size the *_scratch query returned */
     size_t scratch_len; /* in floats */
     void *dev;          /* CUDA ops: the NwCudaDev (stream, handles) they run on; CPU ops ignore it */
+    NwXfer *xfer;       /* may be NULL: transfers are not counted */
 } NwCtx;
+
+/* 3DNA neighbourhood (MODEL.md §2.3): video token t = (f, r, c) attends the tokens
+ * (f - dil*(kf-1-a), r - dil*(kh-1-b), c - dil*(kw-1-e)) for a < kf, b < kh, e < kw, in that
+ * order (j = (a*kh + b)*kw + e), masked when a coordinate is < 0; their keys/values are ring
+ * rows (token % cap). */
+typedef struct NwDna {
+    int kf, kh, kw, dil;
+    int fmap, T;        /* frame side and tokens per frame */
+    int cap;            /* rows in the key/value ring */
+} NwDna;
+
+/* Sampling (nw_sample's rule): top-k with k = max((int)((1 - thres) * V), 1), then
+ * argmax(l / temperature + gumbel(u)). u: V uniforms in backend memory, or NULL for
+ * nw_uniforms(seed, counter). */
+typedef struct NwSampleParams {
+    double thres;
+    float temperature;
+    uint64_t seed, counter;
+    const float *u;
+} NwSampleParams;
 
 typedef struct NwConv2d {
     int cin, h, w;      /* input */
@@ -48,6 +83,21 @@ static inline int nw_conv_out(int n, int k, int stride, int pad)
 
 typedef struct NwOps {
     const char *name;
+
+    /* ---- memory and status ---- */
+
+    /* Backend memory of `bytes` (64-byte aligned), NULL on failure. */
+    void *(*mem_alloc)(const NwCtx *ctx, size_t bytes);
+    void (*mem_free)(const NwCtx *ctx, void *p);   /* NULL is a no-op */
+    /* host -> backend and backend -> host; the host buffer may be reused when they return */
+    void (*upload)(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+    void (*download)(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+    /* backend -> backend, regions must not overlap; byte fill */
+    void (*copy)(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+    void (*fill)(const NwCtx *ctx, void *dst, int byte, size_t bytes);
+    /* Waits for queued work; returns 0 or the first recorded error (NUWA_ERR_*) with its
+     * message in msg (may be NULL), and clears it. */
+    int (*sync)(const NwCtx *ctx, char *msg, size_t msglen);
 
     /* out (cout, oh, ow) = act(conv2d(in) + bias); bias may be NULL. */
     void (*conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
@@ -126,7 +176,60 @@ typedef struct NwOps {
                         const float *v, int ldv, const float *kbos, const float *vbos,
                         const int32_t *idx, int n, int nk, int heads, int dh, const float *bias,
                         const float *th, float scale, float *out, int ldo);
+
+    /* y (n, o) = x (n, i) W^T [+ bias[c] on every row]; W (o, i) as nn.Linear; rows contiguous. */
+    void (*linear)(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
+                   const float *bias, float *y);
+
+    /* Row gather: out row r = table[ids[r]] (d floats) [+ add row r]; add (n, d) may be NULL.
+     * trans: out is (d, n), column r (codebook lookup before the VQGAN decoder). ids must be
+     * in range (callers check them where they enter the library). */
+    void (*embed)(const NwCtx *ctx, const float *table, int d, const int32_t *ids, int n,
+                  const float *add, float *out, int trans);
+
+    /* Rotary embedding (MODEL.md §2.4) in place on the first `rot` features of each of the
+     * `heads` heads (dh apart) of rows x (n, ld) at positions p0 + r: with hr = rot/2,
+     * th = pos * inv_freq[k], (a, b) = (x[k], x[k+hr]) -> (a cos - b sin, b cos + a sin). */
+    void (*rotary)(const NwCtx *ctx, float *x, int n, int ld, int heads, int dh, int rot,
+                   const float *inv_freq, int p0);
+
+    /* Token shift (MODEL.md §2.5) of decoder rows p0 .. p0+n-1 (row 0 = bos) whose prenormed
+     * rows are already in `ring` (cap rows of d, row p at p % cap): out row = ring row p, then
+     * for p >= 1, token t = p - 1 at (row, col) of its frame, features [0, c) come from row
+     * p - fmap (zero when row == 0) and [c, min(2c, d)) from row p - 1 (zero when col == 0),
+     * c = ceil(d / 4). */
+    void (*token_shift)(const NwCtx *ctx, const float *ring, int cap, int p0, int n, int d,
+                        int fmap, int T, float *out);
+
+    /* Causal 3DNA attention of the n video tokens t0 .. t0+n-1: as attn_gather with the
+     * neighbourhood of NwDna derived here (no index list from the host); k and v are the
+     * key/value rings (row stride ldkv). */
+    void (*attn_3dna)(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq,
+                      const float *k, const float *v, int ldkv, const float *kbos,
+                      const float *vbos, int n, int heads, int dh, const float *bias,
+                      const float *th, float scale, float *out, int ldo);
+    size_t (*attn_3dna_scratch)(const NwDna *g, int n, int heads, int n_threads);
+
+    /* Classifier-free guidance: out (n) = lu + (lc - lu) * scale. out may equal lc or lu. */
+    void (*guide)(const NwCtx *ctx, const float *lc, const float *lu, float *out, int n, float scale);
+
+    /* Samples one token from logits (V) (NwSampleParams); writes it to *tok (backend memory)
+     * and, when margin is not NULL, the top-1 minus top-2 score to *margin. */
+    void (*sample)(const NwCtx *ctx, const float *logits, int V, const NwSampleParams *p,
+                   int32_t *tok, float *margin);
+    size_t (*sample_scratch)(int V, int n_threads);
 } NwOps;
+
+/* The sampling spec on host memory: top-k filter (ties prefer the lower index), then
+ * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)).
+ * u: V uniforms in [0, 1); work: V floats. Returns the token; *margin (may be NULL) = top-1
+ * minus top-2 score. */
+int nw_sample(const float *logits, int V, double thres, float temperature, const float *u, float *work,
+              float *margin);
+
+/* Counter-based uniform [0, 1) floats: stream (seed, counter) -> n values, independent of
+ * threads and call pattern (a splitmix64-style mix; exact on any backend). */
+void nw_uniforms(uint64_t seed, uint64_t counter, float *u, int n);
 
 void nw_ops_init_ref(NwOps *ops);
 

@@ -912,6 +912,30 @@ static void FN(attn_gather)(const NwCtx *ctx, const float *q, int ldq, const flo
     }
 }
 
+/* ---- rows ---- */
+
+static void FN(linear)(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o, const float *bias,
+                       float *y)
+{
+    FN(matmul)(ctx, n, o, i, x, i, 0, W, i, 1, NULL, y, o);
+    if (bias)
+        for (int r = 0; r < n; r++) {
+            float *yr = y + (size_t)r * o;
+            for (int c = 0; c < o; c++)
+                yr[c] += bias[c];
+        }
+}
+
+static void FN(attn_3dna)(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
+                          const float *v, int ldkv, const float *kbos, const float *vbos, int n, int heads, int dh,
+                          const float *bias, const float *th, float scale, float *out, int ldo)
+{
+    int32_t *idx = (int32_t *)ctx->scratch;
+    nw_dna_indices(g, t0, n, idx);
+    FN(attn_gather)(ctx, q, ldq, k, ldkv, v, ldkv, kbos, vbos, idx, n, g->kf * g->kh * g->kw, heads, dh, bias, th,
+                    scale, out, ldo);
+}
+
 void FN(nw_ops_fill_cpu)(NwOps *o);
 void FN(nw_ops_fill_cpu)(NwOps *o)
 {
@@ -933,4 +957,6 @@ void FN(nw_ops_fill_cpu)(NwOps *o)
     o->attn_null = FN(attn_null);
     o->attn_null_scratch = FN(attn_null_scratch);
     o->attn_gather = FN(attn_gather);
+    o->linear = FN(linear);
+    o->attn_3dna = FN(attn_3dna);
 }

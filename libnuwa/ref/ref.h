@@ -37,4 +37,33 @@ void nw_attn_gather_ref(const NwCtx *ctx, const float *q, int ldq, const float *
                         const int32_t *idx, int n, int nk, int heads, int dh, const float *bias,
                         const float *th, float scale, float *out, int ldo);
 
+
+/* host memory slots (ref and cpu tables) */
+void *nw_host_alloc(const NwCtx *ctx, size_t bytes);
+void nw_host_free(const NwCtx *ctx, void *p);
+void nw_host_upload(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+void nw_host_download(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+void nw_host_copy(const NwCtx *ctx, void *dst, const void *src, size_t bytes);
+void nw_host_fill(const NwCtx *ctx, void *dst, int byte, size_t bytes);
+int nw_host_sync(const NwCtx *ctx, char *msg, size_t msglen);
+
+void nw_linear_ref(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o, const float *bias,
+                   float *y);
+void nw_embed_ref(const NwCtx *ctx, const float *table, int d, const int32_t *ids, int n, const float *add,
+                  float *out, int trans);
+void nw_rotary_ref(const NwCtx *ctx, float *x, int n, int ld, int heads, int dh, int rot,
+                   const float *inv_freq, int p0);
+void nw_token_shift_ref(const NwCtx *ctx, const float *ring, int cap, int p0, int n, int d, int fmap, int T,
+                        float *out);
+/* The 3DNA index list of tokens t0 .. t0+n-1 (n rows of kf*kh*kw ring rows, -1 = masked). */
+void nw_dna_indices(const NwDna *g, int t0, int n, int32_t *idx);
+size_t nw_attn_3dna_scratch_ref(const NwDna *g, int n, int heads, int n_threads);
+void nw_attn_3dna_ref(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
+                      const float *v, int ldkv, const float *kbos, const float *vbos, int n, int heads, int dh,
+                      const float *bias, const float *th, float scale, float *out, int ldo);
+void nw_guide_ref(const NwCtx *ctx, const float *lc, const float *lu, float *out, int n, float scale);
+size_t nw_sample_scratch_ref(int V, int n_threads);
+void nw_sample_ref(const NwCtx *ctx, const float *logits, int V, const NwSampleParams *p, int32_t *tok,
+                   float *margin);
+
 #endif
