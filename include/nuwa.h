@@ -35,6 +35,11 @@
  *   pointers to NULL.
  * - Parameter structs are only read during the call. Input buffers are borrowed; output
  *   buffers are provided by the caller.
+ * - ABI policy: fill every parameter struct with its *_params_default function first, then
+ *   set fields. Structs only grow at the end within a major version; new fields first take
+ *   the place of `reserved_*` members (so sizes stay the same within a minor series), and a
+ *   zero/NULL reserved member always means "the behaviour before that field existed". Until
+ *   1.0 the minor version may change sizes; the soname (libnuwa.so.0) changes with the major.
  *
  * Thread-safety: a NuwaModel is immutable after load and reference-counted atomically; it
  * can be shared by any number of sessions on any threads. A NuwaSession must be used by one
@@ -101,6 +106,8 @@ typedef struct NuwaModelParams {
     NuwaLogFn log_cb;  /**< used only during nuwa_model_load, never kept; NULL = silent */
     void *log_opaque;
     int log_level;     /**< enum NuwaLogLevel; default NUWA_LOG_WARNING */
+    int reserved_i[8];      /**< must be 0 (nuwa_model_params_default) */
+    void *reserved_p[4];    /**< must be NULL */
 } NuwaModelParams;
 
 NUWA_API void nuwa_model_params_default(NuwaModelParams *p);
@@ -167,6 +174,13 @@ typedef struct NuwaSessionParams {
     NuwaLogFn log_cb;  /**< session log; NULL = silent */
     void *log_opaque;
     int log_level;     /**< default NUWA_LOG_WARNING */
+    /** Compute device: NULL or "cpu" (default), "cuda" (= "cuda:0"), "cuda:N". A CUDA device
+     * loads the CUDA backend module on first use; no module, driver or device, or too little
+     * device memory, fails nuwa_session_create with NUWA_ERR_UNSUPPORTED / NUWA_ERR_NOMEM and
+     * a message naming the cause. */
+    const char *device;
+    int reserved_i[8];      /**< must be 0 (nuwa_session_params_default) */
+    void *reserved_p[4];    /**< must be NULL */
 } NuwaSessionParams;
 
 NUWA_API void nuwa_session_params_default(NuwaSessionParams *p);
@@ -260,6 +274,8 @@ typedef struct NuwaGenParams {
                                   max_video_frames (bug B5); default 0 */
     NuwaProgressFn progress; /**< may be NULL */
     void *progress_opaque;
+    int reserved_i[8];       /**< must be 0 (nuwa_gen_params_default) */
+    void *reserved_p[4];     /**< must be NULL */
 } NuwaGenParams;
 
 NUWA_API void nuwa_gen_params_default(NuwaGenParams *p);
