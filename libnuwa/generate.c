@@ -14,7 +14,7 @@
 
 #include "generate.h"
 
-int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_threads)
+int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, int block, int n_threads)
 {
     int r;
     memset(g, 0, sizeof(*g));
@@ -22,40 +22,43 @@ int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_th
     g->block = block < 1 ? 1 : block;
     g->hist_cap = (m->max_frames + 2) * m->T + g->block;
     g->win_start = -1;
-    if ((r = nw_tf_work_alloc(&g->work, m, ops, g->block, n_threads)) < 0 ||
-        (r = nw_tf_work_alloc(&g->work_u, m, ops, g->block, n_threads)) < 0 ||
-        (r = nw_text_ctx_alloc(&g->text, m)) < 0 || (r = nw_dec_state_alloc(&g->cond, m, g->block)) < 0 ||
-        (r = nw_dec_state_alloc(&g->uncond, m, g->block)) < 0)
+    if ((r = nw_tf_work_alloc(&g->work, m, ops, ctx, g->block, n_threads)) < 0 ||
+        (r = nw_tf_work_alloc(&g->work_u, m, ops, ctx, g->block, n_threads)) < 0 ||
+        (r = nw_text_ctx_alloc(&g->text, m, ops, ctx)) < 0 ||
+        (r = nw_dec_state_alloc(&g->cond, m, ops, ctx, g->block)) < 0 ||
+        (r = nw_dec_state_alloc(&g->uncond, m, ops, ctx, g->block)) < 0)
         goto fail;
-    g->hist = nw_alloc(sizeof(int32_t) * g->hist_cap);
-    g->rows = nw_alloc(sizeof(float) * g->block * m->dim);
-    g->outs = nw_alloc(sizeof(float) * g->block * m->dim);
-    g->lc = nw_alloc(sizeof(float) * g->block * m->V);
-    g->lu = nw_alloc(sizeof(float) * g->block * m->V);
-    g->logits = nw_alloc(sizeof(float) * m->V);
-    if (!g->hist || !g->rows || !g->outs || !g->lc || !g->lu || !g->logits) {
+    g->sscratch_len = ops->sample_scratch(m->V, n_threads);
+    g->hist = ops->mem_alloc(ctx, sizeof(int32_t) * g->hist_cap);
+    g->hist_alt = ops->mem_alloc(ctx, sizeof(int32_t) * g->hist_cap);
+    g->rows = ops->mem_alloc(ctx, sizeof(float) * g->block * m->dim);
+    g->outs = ops->mem_alloc(ctx, sizeof(float) * g->block * m->dim);
+    g->lc = ops->mem_alloc(ctx, sizeof(float) * m->V);
+    g->lu = ops->mem_alloc(ctx, sizeof(float) * m->V);
+    g->logits = ops->mem_alloc(ctx, sizeof(float) * m->V);
+    g->sscratch = ops->mem_alloc(ctx, sizeof(float) * (g->sscratch_len + 1));
+    if (!g->hist || !g->hist_alt || !g->rows || !g->outs || !g->lc || !g->lu || !g->logits || !g->sscratch) {
         r = NUWA_ERR_NOMEM;
         goto fail;
     }
     return 0;
 fail:
-    nw_gen_free(g);
+    nw_gen_free(g, ops, ctx);
     return r;
 }
 
-void nw_gen_free(NwGen *g)
+void nw_gen_free(NwGen *g, const NwOps *ops, const NwCtx *ctx)
 {
-    nw_tf_work_free(&g->work);
-    nw_tf_work_free(&g->work_u);
-    nw_text_ctx_free(&g->text);
-    nw_dec_state_free(&g->cond);
-    nw_dec_state_free(&g->uncond);
-    nw_free(g->hist);
-    nw_free(g->rows);
-    nw_free(g->outs);
-    nw_free(g->lc);
-    nw_free(g->lu);
-    nw_free(g->logits);
+    if (ops) {
+        nw_tf_work_free(&g->work, ops, ctx);
+        nw_tf_work_free(&g->work_u, ops, ctx);
+        nw_text_ctx_free(&g->text, ops, ctx);
+        nw_dec_state_free(&g->cond, ops, ctx);
+        nw_dec_state_free(&g->uncond, ops, ctx);
+        void *b[] = {g->hist, g->hist_alt, g->rows, g->outs, g->lc, g->lu, g->logits, g->sscratch};
+        for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+            ops->mem_free(ctx, b[i]);
+    }
     memset(g, 0, sizeof(*g));
 }
 
@@ -75,22 +78,35 @@ int64_t nw_gen_count(const NwGen *g)
     return g->hist_base + g->hist_len;
 }
 
-int nw_gen_push(NwGen *g, const int32_t *tok, int n)
+/* Makes room for n more tokens: when the history is full, keeps what any future window can
+ * still need (the last F+1 frames), moved through the second buffer (device copies must not
+ * overlap). */
+static void hist_room(NwGen *g, const NwOps *ops, const NwCtx *ctx, int n)
 {
-    for (int i = 0; i < n; i++) {
+    if (g->hist_len + n <= g->hist_cap)
+        return;
+    const int keep = (g->m->max_frames + 1) * g->m->T;
+    const int drop = g->hist_len - keep;
+    ops->copy(ctx, g->hist_alt, g->hist + drop, sizeof(int32_t) * keep);
+    int32_t *t = g->hist;
+    g->hist = g->hist_alt;
+    g->hist_alt = t;
+    g->hist_len = keep;
+    g->hist_base += drop;
+}
+
+int nw_gen_push(NwGen *g, const NwOps *ops, const NwCtx *ctx, const int32_t *tok, int n)
+{
+    for (int i = 0; i < n; i++)
         if (tok[i] < 0 || tok[i] >= g->m->V)
             return NUWA_ERR_INVAL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (g->hist_len == g->hist_cap) {
-            /* keep what any future window can still need: the last (F+1) frames */
-            const int keep = (g->m->max_frames + 1) * g->m->T;
-            const int drop = g->hist_len - keep;
-            memmove(g->hist, g->hist + drop, sizeof(int32_t) * keep);
-            g->hist_len = keep;
-            g->hist_base += drop;
-        }
-        g->hist[g->hist_len++] = tok[i];
+    /* in pieces that fit next to the kept frames (a push is at most a frame in practice) */
+    const int piece = g->hist_cap - (g->m->max_frames + 1) * g->m->T;
+    for (int i = 0; i < n; i += piece) {
+        const int k = NW_MIN(piece, n - i);
+        hist_room(g, ops, ctx, k);
+        ops->upload(ctx, g->hist + g->hist_len, tok + i, sizeof(int32_t) * k);
+        g->hist_len += k;
     }
     return 0;
 }
@@ -113,10 +129,11 @@ int64_t nw_gen_window_start(const NwNuwa *m, int64_t L, int ref_window)
 int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
 {
     const NwNuwa *m = g->m;
-    const int d = m->dim, V = m->V;
+    const int V = m->V;
     const int64_t L = nw_gen_count(g);
     const int64_t s = nw_gen_window_start(m, L, g->o.ref_window);
     const int guide = g->o.cond_scale != 1.f;
+    const int32_t *win = g->hist + (s - g->hist_base);
     int r;
     if (s < g->hist_base)
         return NUWA_ERR_INVAL; /* cannot happen: the history keeps F+1 frames */
@@ -128,47 +145,58 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
     /* rows needed: bos + tokens [s, L) -> 1 + L - s rows */
     const int64_t need = 1 + L - s;
     if (g->cond.rows == need && g->cond.rows > 0)
-        goto combine; /* logits of the last row are still in lc/lu[last] */
+        goto combine; /* logits of the last row are still in lc/lu */
     while (g->cond.rows < need) {
         const int p0 = g->cond.rows;
         const int n = (int)NW_MIN((int64_t)g->block, need - p0);
-        for (int i = 0; i < n; i++) {
-            const int p = p0 + i;
-            if (p == 0)
-                memcpy(g->rows, m->video_bos, sizeof(float) * d);
-            else
-                nw_dec_input_row(m, g->hist[s + p - 1 - g->hist_base], p - 1, g->rows + (size_t)i * d);
-        }
-        if (guide && !g->o.ref_guidance && ctx->n_threads > 1) {
-            /* the two passes are independent: one thread each */
+        /* logits only for the last row of the last block: the one the next token needs */
+        const int last = p0 + n == need;
+        nw_dec_inputs(m, ops, ctx, win, p0, n, g->rows);
+        if (guide && !g->o.ref_guidance && ctx->n_threads > 1 && !ctx->dev) {
+            /* CPU: the two passes are independent, one thread each */
             int rc = 0, ru = 0;
             NwCtx c1 = *ctx;
             c1.n_threads = NW_MAX(1, ctx->n_threads / 2);
 #pragma omp parallel sections num_threads(2)
             {
 #pragma omp section
-                rc = nw_dec_run(m, ops, &c1, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc);
+                rc = nw_dec_run(m, ops, &c1, &g->work, &g->text, 0, &g->cond, g->rows, n, NULL,
+                                last ? g->lc : NULL, 1);
 #pragma omp section
-                ru = nw_dec_run(m, ops, &c1, &g->work_u, &g->text, 1, &g->uncond, g->rows, n, NULL, g->lu);
+                ru = nw_dec_run(m, ops, &c1, &g->work_u, &g->text, 1, &g->uncond, g->rows, n, NULL,
+                                last ? g->lu : NULL, 1);
             }
             if (rc < 0 || ru < 0)
                 return rc < 0 ? rc : ru;
         } else {
-            if ((r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 0, &g->cond, g->rows, n, g->outs, g->lc)) < 0)
+            const int keep_out = guide && g->o.ref_guidance;
+            if ((r = nw_dec_run(m, ops, ctx, &g->work, &g->text, 0, &g->cond, g->rows, n, keep_out ? g->outs : NULL,
+                                last ? g->lc : NULL, 1)) < 0)
                 return r;
             if (guide && (r = nw_dec_run(m, ops, ctx, &g->work_u, &g->text, 1, &g->uncond,
-                                         g->o.ref_guidance ? g->outs : g->rows, n, NULL, g->lu)) < 0)
+                                         g->o.ref_guidance ? g->outs : g->rows, n, NULL, last ? g->lu : NULL, 1)) < 0)
                 return r;
-        }
-        /* keep the last row's logits at the front for `combine` */
-        if (n > 1) {
-            memmove(g->lc, g->lc + (size_t)(n - 1) * V, sizeof(float) * V);
-            if (guide)
-                memmove(g->lu, g->lu + (size_t)(n - 1) * V, sizeof(float) * V);
         }
     }
 combine:
-    for (int v = 0; v < V; v++)
-        g->logits[v] = guide ? g->lu[v] + (g->lc[v] - g->lu[v]) * g->o.cond_scale : g->lc[v];
+    if (guide)
+        ops->guide(ctx, g->lc, g->lu, g->logits, V, g->o.cond_scale);
+    else
+        ops->copy(ctx, g->logits, g->lc, sizeof(float) * V);
+    return 0;
+}
+
+int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok)
+{
+    NwSampleParams p = *sp;
+    p.counter = (uint64_t)nw_gen_count(g);
+    hist_room(g, ops, ctx, 1);
+    NwCtx c2 = *ctx;
+    c2.scratch = g->sscratch;
+    c2.scratch_len = g->sscratch_len;
+    int32_t *dst = g->hist + g->hist_len;
+    ops->sample(&c2, g->logits, g->m->V, &p, dst, NULL);
+    g->hist_len++;
+    ops->download(ctx, tok, dst, sizeof(int32_t));
     return 0;
 }

@@ -25,22 +25,26 @@ typedef struct NwGen {
     NwTfWork work, work_u;  /* conditional / unconditional pass (they may run concurrently) */
     NwTextCtx text;
     NwDecState cond, uncond;
-    int32_t *hist;         /* tokens [hist_base, hist_base + hist_len) */
+    /* backend memory */
+    int32_t *hist, *hist_alt; /* tokens [hist_base, hist_base + hist_len); alt: for compaction */
+    float *rows, *outs;    /* block x d */
+    float *lc, *lu;        /* last row's logits (V): conditional / unconditional */
+    float *logits;         /* (V) guided logits of the next token */
+    float *sscratch;       /* sampling scratch */
+    size_t sscratch_len;
     int hist_cap, hist_len;
     int64_t hist_base;
     int64_t win_start;     /* token index of window position 0; -1 = no window yet */
-    float *rows, *outs, *lc, *lu; /* block x d, block x d, block x V (cond), block x V (uncond) */
-    float *logits;         /* (V) guided logits of the next token */
 } NwGen;
 
-int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, int block, int n_threads);
-void nw_gen_free(NwGen *g);
+int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, int block, int n_threads);
+void nw_gen_free(NwGen *g, const NwOps *ops, const NwCtx *ctx);
 
-/** Sets the text (text_len ids, 0 = padding) and options; forgets all tokens. */
+/** Sets the text (HOST: text_len ids, 0 = padding) and options; forgets all tokens. */
 void nw_gen_start(NwGen *g, const NwOps *ops, NwCtx *ctx, const int32_t *text, const NwGenOpts *o);
 
-/** Appends known tokens (no computation yet). */
-int nw_gen_push(NwGen *g, const int32_t *tok, int n);
+/** Appends known tokens (HOST memory, checked here, then one upload; no computation yet). */
+int nw_gen_push(NwGen *g, const NwOps *ops, const NwCtx *ctx, const int32_t *tok, int n);
 
 /** Total tokens so far (pushed + sampled). */
 int64_t nw_gen_count(const NwGen *g);
@@ -48,7 +52,12 @@ int64_t nw_gen_count(const NwGen *g);
 /** Window start for predicting token L (the reference's or the corrected formula). */
 int64_t nw_gen_window_start(const NwNuwa *m, int64_t L, int ref_window);
 
-/** Computes the guided logits of the next token into g->logits (V). */
+/** Computes the guided logits of the next token into g->logits (V, backend memory). */
 int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx);
+
+/** Samples the next token from g->logits on the backend, appends it to the history there and
+ * downloads it to *tok (the only transfer of a generated token). sp->counter is ignored: the
+ * token index is the counter. */
+int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok);
 
 #endif

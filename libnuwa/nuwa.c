@@ -4,10 +4,13 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cuda_module.h"
+#include "device.h"
 #include "generate.h"
 #include "gguf.h"
 #include "internal.h"
@@ -16,13 +19,30 @@
 #include "transformer.h"
 #include "vqgan.h"
 
+/* The model's weights on one CUDA device: uploaded once by the first session on that device,
+ * shared by every later one, freed with the model. */
+typedef struct DevWeights {
+    int index;
+    NwCudaModule *mod;
+    const NwCudaApi *api;
+    NwCudaDev *dev;      /* owns the allocation */
+    NwOps ops;
+    NwCtx ctx;
+    float *blob;
+    struct DevWeights *next;
+} DevWeights;
+
 struct NuwaModel {
     atomic_int refs;
     NwGguf *gguf;   /* kept open for the tensor table (nuwa info); weights are copied */
-    NwVae vae;
+    NwVae vae;      /* plans bound to `blob` (weights.h) */
     int has_tf;
     NwNuwa tf;
+    float *blob;    /* every weight and table of the VQGAN and the transformer, float32 */
+    size_t blob_floats;
     NwTokenizer *tok; /* NULL when the file has no merges */
+    pthread_mutex_t dev_lock; /* guards devw */
+    DevWeights *devw;
 };
 
 struct NuwaSession {
@@ -31,13 +51,19 @@ struct NuwaSession {
     NwOps ops;
     int n_threads;
     NwCtx ctx;
-    NwVaeBufs bufs;
-    float *img;      /* one planar float frame */
+    NwXfer xfer;     /* host <-> backend traffic of this session */
+    NwVae vae;       /* the model's plans bound to this session's weights */
+    NwNuwa tf;
+    NwVaeBufs bufs;  /* backend memory */
+    float *img;      /* one planar float frame, host */
+    /* CUDA sessions */
+    NwCudaModule *mod;
+    const NwCudaApi *api;
+    NwCudaDev *dev;
     /* generation */
     int gen_ready, started;
     NwGen gen;
     NuwaGenParams gp;
-    float *u, *uw;   /* (V) uniforms and sampling work */
 };
 
 const char *nuwa_strerror(int err)
@@ -71,6 +97,44 @@ void nuwa_model_params_default(NuwaModelParams *p)
     p->log_level = NUWA_LOG_WARNING;
 }
 
+/* Both plans (VQGAN, and the transformer when the file has one) into one blob: a counting walk
+ * that checks every tensor, then a converting walk (weights.h). */
+static int load_weights(NuwaModel *m, const NwLog *log)
+{
+    NwLoader L;
+    int ret = nw_vae_hparams(&m->vae, m->gguf, log);
+    if (ret < 0)
+        return ret;
+    ret = nw_nuwa_hparams(&m->tf, m->gguf, m->vae.fmap_size, m->vae.codebook_size, log);
+    if (ret < 0 && ret != NUWA_ERR_UNSUPPORTED) {
+        nw_vae_free(&m->vae);
+        return ret;
+    }
+    m->has_tf = ret == 0;
+    nw_loader_init(&L, m->gguf, log, NULL, NULL);
+    for (int pass = 0; pass < 2 && !L.err; pass++) {
+        if (pass == 1 && nw_loader_alloc(&L) < 0)
+            break;
+        nw_loader_rewind(&L);
+        nw_vae_walk(&m->vae, &L);
+        if (m->has_tf)
+            nw_nuwa_walk(&m->tf, &L);
+    }
+    if (L.err) {
+        nw_free(L.blob);
+        nw_nuwa_free(&m->tf);
+        nw_vae_free(&m->vae);
+        m->has_tf = 0;
+        return L.err;
+    }
+    nw_vae_finish(&m->vae, &L);
+    m->blob = L.blob;
+    m->blob_floats = L.used;
+    m->vae.w = m->blob;
+    m->tf.w = m->blob;
+    return 0;
+}
+
 int nuwa_model_load(NuwaModel **out, const char *path, const NuwaModelParams *p)
 {
     NuwaModelParams def;
@@ -100,30 +164,24 @@ int nuwa_model_load(NuwaModel **out, const char *path, const NuwaModelParams *p)
         nw_free(m);
         return ret;
     }
-    ret = nw_vae_load(&m->vae, m->gguf, &log);
+    ret = load_weights(m, &log);
     if (ret < 0) {
         nw_gguf_close(&m->gguf);
         nw_free(m);
         return ret;
     }
-    ret = nw_nuwa_load(&m->tf, m->gguf, m->vae.fmap_size, m->vae.codebook_size, &log);
-    if (ret < 0 && ret != NUWA_ERR_UNSUPPORTED) {
-        nw_vae_free(&m->vae);
-        nw_gguf_close(&m->gguf);
-        nw_free(m);
-        return ret;
-    }
-    m->has_tf = ret == 0;
     if (nw_gguf_find_kv(m->gguf, "nuwa.tokenizer.merges")) {
         ret = nw_tokenizer_load(&m->tok, m->gguf, &log);
         if (ret < 0) {
             nw_nuwa_free(&m->tf);
             nw_vae_free(&m->vae);
+            nw_free(m->blob);
             nw_gguf_close(&m->gguf);
             nw_free(m);
             return ret;
         }
     }
+    pthread_mutex_init(&m->dev_lock, NULL);
     nw_log(&log, NUWA_LOG_INFO, "%s: VQGAN %dx%dx%d -> %dx%d tokens, codebook %d x %d\n", path,
            m->vae.image_size, m->vae.image_size, m->vae.channels, m->vae.fmap_size, m->vae.fmap_size,
            m->vae.codebook_size, m->vae.codebook_dim);
@@ -146,9 +204,19 @@ void nuwa_model_unref(NuwaModel **pm)
     *pm = NULL;
     if (atomic_fetch_sub(&m->refs, 1) != 1)
         return;
+    while (m->devw) {
+        DevWeights *d = m->devw;
+        m->devw = d->next;
+        d->ops.mem_free(&d->ctx, d->blob);
+        d->api->dev_destroy(&d->dev);
+        nw_cuda_module_close(&d->mod);
+        nw_free(d);
+    }
+    pthread_mutex_destroy(&m->dev_lock);
     nw_tokenizer_free(&m->tok);
     nw_nuwa_free(&m->tf);
     nw_vae_free(&m->vae);
+    nw_free(m->blob);
     nw_gguf_close(&m->gguf);
     nw_free(m);
 }
@@ -212,47 +280,43 @@ void nuwa_session_params_default(NuwaSessionParams *p)
     p->log_level = NUWA_LOG_WARNING;
 }
 
-static void session_free_bufs(NuwaSession *s)
+/* The first error a backend recorded since the last check, logged with what was being done.
+ * Called at every API boundary (ops do not return errors; see ops.h). */
+static int backend_status(NuwaSession *s, const char *what)
 {
-    nw_free(s->bufs.x);
-    nw_free(s->bufs.t1);
-    nw_free(s->bufs.t2);
-    nw_free(s->ctx.scratch);
-    nw_free(s->img);
-    memset(&s->bufs, 0, sizeof(s->bufs));
-    s->ctx.scratch = NULL;
-    s->img = NULL;
+    char msg[320];
+    const int r = s->ops.sync(&s->ctx, msg, sizeof(msg));
+    if (r < 0)
+        nw_log(&s->log, NUWA_LOG_ERROR, "%s: %s backend: %s\n", what, s->ops.name, msg[0] ? msg : nuwa_strerror(r));
+    return r;
 }
 
-static int session_alloc(NuwaSession *s, int n_threads)
+static void session_free_gen(NuwaSession *s)
 {
-    const NwVae *v = &s->model->vae;
-    const size_t scratch = nw_vae_scratch_floats(v, &s->ops, n_threads);
-    const size_t img = (size_t)v->channels * v->image_size * v->image_size;
-    float *x = nw_alloc(v->max_act * sizeof(float));
-    float *t1 = nw_alloc(v->max_act * sizeof(float));
-    float *t2 = nw_alloc(v->max_act * sizeof(float));
+    if (s->gen_ready)
+        nw_gen_free(&s->gen, &s->ops, &s->ctx);
+    s->gen_ready = 0;
+    s->started = 0;
+}
+
+/* CPU threads: the CPU scratch arena is sized per thread (CUDA contexts keep theirs). */
+static int session_set_scratch(NuwaSession *s, int n_threads)
+{
+    const size_t scratch = nw_vae_scratch_floats(&s->vae, &s->ops, n_threads);
+    if (s->dev) {
+        s->n_threads = s->ctx.n_threads = n_threads;
+        return 0;
+    }
     float *sc = nw_alloc((scratch ? scratch : 1) * sizeof(float));
-    float *im = nw_alloc(img * sizeof(float));
-    if (!x || !t1 || !t2 || !sc || !im) {
-        nw_free(x);
-        nw_free(t1);
-        nw_free(t2);
-        nw_free(sc);
-        nw_free(im);
-        nw_log(&s->log, NUWA_LOG_ERROR, "session: cannot allocate %zu MiB of working memory\n",
-               ((3 * v->max_act + scratch + img) * sizeof(float)) >> 20);
+    if (!sc) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "session: cannot allocate %zu MiB of scratch memory\n",
+               (scratch * sizeof(float)) >> 20);
         return NUWA_ERR_NOMEM;
     }
-    session_free_bufs(s);
-    s->bufs.x = x;
-    s->bufs.t1 = t1;
-    s->bufs.t2 = t2;
+    nw_free(s->ctx.scratch);
     s->ctx.scratch = sc;
     s->ctx.scratch_len = scratch;
-    s->img = im;
-    s->n_threads = n_threads;
-    s->ctx.n_threads = n_threads;
+    s->n_threads = s->ctx.n_threads = n_threads;
     return 0;
 }
 
@@ -262,6 +326,99 @@ static int resolve_threads(int n)
         return n > 1024 ? 1024 : n;
     n = omp_get_num_procs();
     return n > 0 ? n : 1;
+}
+
+/* The model's weights on CUDA device `index`, uploaded by the first session that asks. */
+static int model_device_weights(NuwaModel *m, int index, const NwLog *log, const float **blob)
+{
+    char msg[320] = "";
+    DevWeights *d;
+    int r = 0;
+    pthread_mutex_lock(&m->dev_lock);
+    for (d = m->devw; d && d->index != index; d = d->next)
+        ;
+    if (!d) {
+        d = nw_calloc(1, sizeof(*d));
+        if (!d) {
+            r = NUWA_ERR_NOMEM;
+            goto out;
+        }
+        d->index = index;
+        if ((r = nw_cuda_module_open(&d->mod, &d->api, msg, sizeof(msg))) < 0 ||
+            (r = d->api->dev_create(&d->dev, index, 0, msg, sizeof(msg))) < 0 ||
+            (r = d->api->ctx(d->dev, 0, &d->ctx)) < 0) {
+            nw_log(log, NUWA_LOG_ERROR, "device 'cuda:%d': %s\n", index, msg);
+            goto fail;
+        }
+        d->api->ops_init(&d->ops);
+        d->blob = d->ops.mem_alloc(&d->ctx, m->blob_floats * sizeof(float));
+        if (!d->blob) {
+            nw_log(log, NUWA_LOG_ERROR, "device 'cuda:%d': cannot allocate %zu MiB for the weights\n", index,
+                   (m->blob_floats * sizeof(float)) >> 20);
+            r = NUWA_ERR_NOMEM;
+            goto fail;
+        }
+        d->ops.upload(&d->ctx, d->blob, m->blob, m->blob_floats * sizeof(float));
+        if ((r = d->ops.sync(&d->ctx, msg, sizeof(msg))) < 0) {
+            nw_log(log, NUWA_LOG_ERROR, "device 'cuda:%d': uploading the weights: %s\n", index, msg);
+            goto fail;
+        }
+        d->next = m->devw;
+        m->devw = d;
+    }
+    *blob = d->blob;
+    goto out;
+fail:
+    if (d->blob)
+        d->ops.mem_free(&d->ctx, d->blob);
+    if (d->api)
+        d->api->dev_destroy(&d->dev);
+    nw_cuda_module_close(&d->mod);
+    nw_free(d);
+out:
+    pthread_mutex_unlock(&m->dev_lock);
+    return r;
+}
+
+/* Opens the session's device: the CPU tables, or a CUDA context + the model's device weights. */
+static int session_open_device(NuwaSession *s, const char *device)
+{
+    char msg[320] = "";
+    int kind, index, r;
+    const float *wblob = s->model->blob;
+    if ((r = nw_device_parse(device, &kind, &index, msg, sizeof(msg))) < 0) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "session: %s\n", msg);
+        return r;
+    }
+    if (kind == NW_DEVICE_CPU) {
+        nw_ops_init_cpu(&s->ops, nw_cpu_flags());
+    } else {
+        if ((r = nw_cuda_module_open(&s->mod, &s->api, msg, sizeof(msg))) < 0 ||
+            (r = s->api->dev_create(&s->dev, index, 0, msg, sizeof(msg))) < 0) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "session: device '%s': %s\n", device, msg);
+            return r;
+        }
+        s->api->ops_init(&s->ops);
+        if ((r = model_device_weights(s->model, index, &s->log, &wblob)) < 0)
+            return r;
+        nw_log(&s->log, NUWA_LOG_INFO, "session: %s\n", s->api->dev_describe(s->dev));
+    }
+    s->vae = s->model->vae;
+    s->vae.w = wblob;
+    s->vae.own = NULL;
+    s->tf = s->model->tf;
+    s->tf.w = wblob;
+    s->tf.own = NULL;
+    if (s->dev) {
+        const size_t scratch = nw_vae_scratch_floats(&s->vae, &s->ops, 1);
+        if ((r = s->api->ctx(s->dev, scratch, &s->ctx)) < 0) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "session: device '%s': cannot allocate %zu MiB of scratch memory\n",
+                   device, (scratch * sizeof(float)) >> 20);
+            return r;
+        }
+    }
+    s->ctx.xfer = &s->xfer;
+    return 0;
 }
 
 int nuwa_session_create(NuwaSession **out, NuwaModel *m, const NuwaSessionParams *p)
@@ -282,15 +439,25 @@ int nuwa_session_create(NuwaSession **out, NuwaModel *m, const NuwaSessionParams
     s->log.opaque = p->log_opaque;
     s->log.level = p->log_level;
     s->model = nuwa_model_ref(m);
-    nw_ops_init_cpu(&s->ops, nw_cpu_flags());
-    ret = session_alloc(s, resolve_threads(p->n_threads));
-    if (ret < 0) {
-        nuwa_session_destroy(&s);
-        return ret;
+    const NwVae *v = &m->vae;
+    if ((ret = session_open_device(s, p->device)) < 0 ||
+        (ret = session_set_scratch(s, s->dev ? 1 : resolve_threads(p->n_threads))) < 0)
+        goto fail;
+    s->img = nw_alloc(sizeof(float) * v->channels * v->image_size * v->image_size);
+    if (!s->img || nw_vae_bufs_alloc(&s->bufs, &s->vae, &s->ops, &s->ctx) < 0) {
+        nw_log(&s->log, NUWA_LOG_ERROR, "session: cannot allocate %zu MiB of working memory on %s\n",
+               ((3 * v->max_act) * sizeof(float)) >> 20, s->ops.name);
+        ret = NUWA_ERR_NOMEM;
+        goto fail;
     }
+    if ((ret = backend_status(s, "session")) < 0)
+        goto fail;
     nw_log(&s->log, NUWA_LOG_DEBUG, "session: backend %s, %d threads\n", s->ops.name, s->n_threads);
     *out = s;
     return 0;
+fail:
+    nuwa_session_destroy(&s);
+    return ret;
 }
 
 void nuwa_session_destroy(NuwaSession **ps)
@@ -299,11 +466,16 @@ void nuwa_session_destroy(NuwaSession **ps)
     if (!s)
         return;
     *ps = NULL;
-    session_free_bufs(s);
-    if (s->gen_ready)
-        nw_gen_free(&s->gen);
-    nw_free(s->u);
-    nw_free(s->uw);
+    if (s->ops.mem_free) {
+        session_free_gen(s);
+        nw_vae_bufs_free(&s->bufs, &s->ops, &s->ctx);
+    }
+    if (!s->dev)
+        nw_free(s->ctx.scratch); /* a CUDA context owns its arena */
+    if (s->api)
+        s->api->dev_destroy(&s->dev);
+    nw_cuda_module_close(&s->mod);
+    nw_free(s->img);
     nuwa_model_unref(&s->model);
     nw_free(s);
 }
@@ -313,19 +485,19 @@ int nuwa_session_set_threads(NuwaSession *s, int n_threads)
     if (!s || n_threads < 0)
         return NUWA_ERR_INVAL;
     n_threads = resolve_threads(n_threads);
-    if (n_threads == s->n_threads)
+    if (n_threads == s->n_threads || s->dev)
         return 0;
-    int r = session_alloc(s, n_threads);
+    int r = session_set_scratch(s, n_threads);
     if (r == 0 && s->gen_ready) {
         /* the generator's scratch is sized per thread; its caches stay valid */
         NwTfWork w, wu;
-        if ((r = nw_tf_work_alloc(&w, &s->model->tf, &s->ops, s->gen.block, n_threads)) == 0) {
-            if ((r = nw_tf_work_alloc(&wu, &s->model->tf, &s->ops, s->gen.block, n_threads)) < 0) {
-                nw_tf_work_free(&w);
+        if ((r = nw_tf_work_alloc(&w, &s->tf, &s->ops, &s->ctx, s->gen.block, n_threads)) == 0) {
+            if ((r = nw_tf_work_alloc(&wu, &s->tf, &s->ops, &s->ctx, s->gen.block, n_threads)) < 0) {
+                nw_tf_work_free(&w, &s->ops, &s->ctx);
                 return r;
             }
-            nw_tf_work_free(&s->gen.work);
-            nw_tf_work_free(&s->gen.work_u);
+            nw_tf_work_free(&s->gen.work, &s->ops, &s->ctx);
+            nw_tf_work_free(&s->gen.work_u, &s->ops, &s->ctx);
             s->gen.work = w;
             s->gen.work_u = wu;
         }
@@ -439,12 +611,14 @@ int nuwa_vae_encode(NuwaSession *s, const NuwaFrame *frames, int n, int32_t *tok
     for (int i = 0; i < n; i++)
         if ((ret = check_frame(s, &frames[i], i, "encode")) < 0)
             return ret;
+    const size_t img = sizeof(float) * v->channels * v->image_size * v->image_size;
     for (int i = 0; i < n; i++) {
         frame_to_planar(&frames[i], s->img, v->channels, v->image_size);
-        nw_vae_encode_image(v, &s->ops, &s->ctx, &s->bufs, s->img, tokens + (size_t)i * T, NULL,
-                            NULL, NULL);
+        s->ops.upload(&s->ctx, s->bufs.img, s->img, img);
+        nw_vae_encode_image(&s->vae, &s->ops, &s->ctx, &s->bufs, s->bufs.img, s->bufs.tok, NULL, NULL, NULL);
+        s->ops.download(&s->ctx, tokens + (size_t)i * T, s->bufs.tok, sizeof(int32_t) * T);
     }
-    return 0;
+    return backend_status(s, "encode");
 }
 
 int nuwa_vae_decode(NuwaSession *s, const int32_t *tokens, int n, NuwaFrame *frames)
@@ -467,8 +641,13 @@ int nuwa_vae_decode(NuwaSession *s, const int32_t *tokens, int n, NuwaFrame *fra
             }
         }
     }
+    const size_t img = sizeof(float) * v->channels * v->image_size * v->image_size;
     for (int i = 0; i < n; i++) {
-        nw_vae_decode_image(v, &s->ops, &s->ctx, &s->bufs, tokens + (size_t)i * T, s->img, NULL, NULL);
+        s->ops.upload(&s->ctx, s->bufs.tok, tokens + (size_t)i * T, sizeof(int32_t) * T);
+        nw_vae_decode_image(&s->vae, &s->ops, &s->ctx, &s->bufs, s->bufs.tok, s->bufs.img, NULL, NULL);
+        s->ops.download(&s->ctx, s->img, s->bufs.img, img);
+        if ((ret = backend_status(s, "decode")) < 0)
+            return ret;
         planar_to_frame(s->img, &frames[i], v->channels, v->image_size);
     }
     return 0;
@@ -553,13 +732,9 @@ int nuwa_session_start_ids(NuwaSession *s, const int32_t *text_ids, int n_ids, c
             return NUWA_ERR_INVAL;
         }
     if (!s->gen_ready) {
-        if ((r = nw_gen_init(&s->gen, t, &s->ops, t->T, s->n_threads)) < 0)
+        if ((r = nw_gen_init(&s->gen, &s->tf, &s->ops, &s->ctx, t->T, s->n_threads)) < 0) {
+            nw_log(&s->log, NUWA_LOG_ERROR, "generate: cannot allocate the generator's memory on %s\n", s->ops.name);
             return r;
-        s->u = nw_alloc(sizeof(float) * t->V);
-        s->uw = nw_alloc(sizeof(float) * t->V);
-        if (!s->u || !s->uw) {
-            nw_gen_free(&s->gen);
-            return NUWA_ERR_NOMEM;
         }
         s->gen_ready = 1;
     }
@@ -573,6 +748,8 @@ int nuwa_session_start_ids(NuwaSession *s, const int32_t *text_ids, int n_ids, c
     nw_gen_start(&s->gen, &s->ops, &ctx, padded, &o);
     nw_free(padded);
     s->gp = *p;
+    if ((r = backend_status(s, "generate")) < 0)
+        return r;
     s->started = 1;
     return 0;
 }
@@ -628,9 +805,9 @@ int nuwa_session_push_tokens(NuwaSession *s, const int32_t *tokens, int n_frames
             return NUWA_ERR_INVAL;
         }
     for (size_t i = 0; i < n; i += (size_t)t->T)
-        if ((r = nw_gen_push(&s->gen, tokens + i, t->T)) < 0)
+        if ((r = nw_gen_push(&s->gen, &s->ops, &s->ctx, tokens + i, t->T)) < 0)
             return r;
-    return 0;
+    return backend_status(s, "push");
 }
 
 int nuwa_session_push_frames(NuwaSession *s, const NuwaFrame *frames, int n)
@@ -662,15 +839,13 @@ int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens)
         return r;
     const NwNuwa *t = &s->model->tf;
     const int64_t total = (int64_t)n_frames * t->T;
+    const NwSampleParams sp = {s->gp.filter_thres, s->gp.temperature, s->gp.seed, 0, NULL};
     NwCtx ctx = s->ctx;
     for (int64_t i = 0; i < total; i++) {
-        if ((r = nw_gen_logits(&s->gen, &s->ops, &ctx)) < 0)
+        if ((r = nw_gen_logits(&s->gen, &s->ops, &ctx)) < 0 ||
+            (r = nw_gen_sample(&s->gen, &s->ops, &ctx, &sp, &tokens[i])) < 0)
             return r;
-        const int64_t L = nw_gen_count(&s->gen);
-        nw_uniforms(s->gp.seed, (uint64_t)L, s->u, t->V);
-        const int32_t tok = nw_sample(s->gen.logits, t->V, s->gp.filter_thres, s->gp.temperature, s->u, s->uw, NULL);
-        tokens[i] = tok;
-        if ((r = nw_gen_push(&s->gen, &tok, 1)) < 0)
+        if ((r = backend_status(s, "generate")) < 0)
             return r;
         if (s->gp.progress && s->gp.progress(s->gp.progress_opaque, i + 1, total))
             return NUWA_ERR_AGAIN;

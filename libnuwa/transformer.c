@@ -20,132 +20,70 @@
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-typedef struct TLoader {
-    const NwGguf *g;
-    const NwLog *log;
-    float *blob;
-    size_t used;
-    int err;
-    NwTensorFn describe; /* describe mode: report each required tensor, read nothing */
-    void *opaque;
-} TLoader;
-
-static float *tl_alloc(TLoader *L, size_t n)
+static void tl_sandwich(NwLoader *L, NwSandwich *s, int d, const char *prefix)
 {
-    float *p = L->blob ? L->blob + L->used : NULL;
-    L->used += (n + 15) & ~(size_t)15;
-    return p;
+    s->pre_g = nw_ld_tensor(L, 1, d, 1, 1, 1, "%s.prenorm.weight", prefix);
+    s->pre_b = nw_ld_tensor(L, 1, d, 1, 1, 1, "%s.prenorm.bias", prefix);
+    s->post_g = nw_ld_tensor(L, 1, d, 1, 1, 1, "%s.postnorm.weight", prefix);
+    s->post_b = nw_ld_tensor(L, 1, d, 1, 1, 1, "%s.postnorm.bias", prefix);
 }
 
-static const float *tl_tensor(TLoader *L, int n, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
-                              const char *fmt, ...) NW_PRINTF(7, 8);
-static const float *tl_tensor(TLoader *L, int n, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
-                              const char *fmt, ...)
-{
-    char name[256];
-    va_list ap;
-    const int64_t shape[4] = {d0, d1, d2, d3};
-    if (L->err)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof(name), fmt, ap);
-    va_end(ap);
-    if (L->describe) {
-        L->describe(L->opaque, name, n, shape);
-        return NULL;
-    }
-    const NwGgufTensor *t = nw_gguf_find_tensor(L->g, name);
-    if (!t) {
-        nw_log(L->log, NUWA_LOG_ERROR, "model: missing tensor '%s' required by the nuwa.* hyperparameters\n", name);
-        L->err = NUWA_ERR_BAD_MODEL;
-        return NULL;
-    }
-    int ok = t->n_dims == n && (t->type == NW_TYPE_F32 || t->type == NW_TYPE_F16 || t->type == NW_TYPE_BF16);
-    for (int i = 0; ok && i < n; i++)
-        ok = t->shape[i] == shape[i];
-    if (!ok) {
-        char want[96] = "(", have[96] = "(";
-        for (int i = 0; i < n; i++)
-            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%lld", i ? "," : "", (long long)shape[i]);
-        for (int i = 0; i < t->n_dims; i++)
-            snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%lld", i ? "," : "", (long long)t->shape[i]);
-        nw_log(L->log, NUWA_LOG_ERROR, "model: tensor '%s' is %s %s) but the hyperparameters imply F32/F16/BF16 %s)\n",
-               name, nw_gguf_type_name(t->type), have, want);
-        L->err = NUWA_ERR_BAD_MODEL;
-        return NULL;
-    }
-    float *dst = tl_alloc(L, (size_t)t->n_elems);
-    if (dst)
-        nw_tensor_to_f32(t, dst);
-    return dst;
-}
-
-static void tl_sandwich(TLoader *L, NwSandwich *s, int d, const char *prefix)
-{
-    s->pre_g = tl_tensor(L, 1, d, 1, 1, 1, "%s.prenorm.weight", prefix);
-    s->pre_b = tl_tensor(L, 1, d, 1, 1, 1, "%s.prenorm.bias", prefix);
-    s->post_g = tl_tensor(L, 1, d, 1, 1, 1, "%s.postnorm.weight", prefix);
-    s->post_b = tl_tensor(L, 1, d, 1, 1, 1, "%s.postnorm.bias", prefix);
-}
-
-static void tl_attn(TLoader *L, NwAttnW *a, int d, int h, int dh, int dense, const char *p)
+static void tl_attn(NwLoader *L, NwAttnW *a, int d, int h, int dh, int dense, const char *p)
 {
     const int inner = h * dh;
-    a->q = tl_tensor(L, 2, inner, d, 1, 1, "%s.to_q.weight", p);
-    a->kv = tl_tensor(L, 2, 2 * inner, d, 1, 1, "%s.to_kv.weight", p);
-    a->out = tl_tensor(L, 2, d, inner, 1, 1, "%s.to_out.weight", p);
-    a->th = tl_tensor(L, 4, h, h, 1, 1, "%s.talking_heads.weight", p);
+    a->q = nw_ld_tensor(L, 2, inner, d, 1, 1, "%s.to_q.weight", p);
+    a->kv = nw_ld_tensor(L, 2, 2 * inner, d, 1, 1, "%s.to_kv.weight", p);
+    a->out = nw_ld_tensor(L, 2, d, inner, 1, 1, "%s.to_out.weight", p);
+    a->th = nw_ld_tensor(L, 4, h, h, 1, 1, "%s.talking_heads.weight", p);
     if (dense) {
-        a->null_k = tl_tensor(L, 3, h, 1, dh, 1, "%s.null_k", p);
-        a->null_v = tl_tensor(L, 3, h, 1, dh, 1, "%s.null_v", p);
+        a->null_k = nw_ld_tensor(L, 3, h, 1, dh, 1, "%s.null_k", p);
+        a->null_v = nw_ld_tensor(L, 3, h, 1, dh, 1, "%s.null_v", p);
     } else {
-        a->out_b = tl_tensor(L, 1, d, 1, 1, 1, "%s.to_out.bias", p);
+        a->out_b = nw_ld_tensor(L, 1, d, 1, 1, 1, "%s.to_out.bias", p);
     }
 }
 
-static void tl_ff(TLoader *L, NwFFW *f, int d, int inner, const char *p)
+static void tl_ff(NwLoader *L, NwFFW *f, int d, int inner, const char *p)
 {
-    f->w0 = tl_tensor(L, 2, 2 * inner, d, 1, 1, "%s.net.0.weight", p);
-    f->w3 = tl_tensor(L, 2, d, inner, 1, 1, "%s.net.3.weight", p);
+    f->w0 = nw_ld_tensor(L, 2, 2 * inner, d, 1, 1, "%s.net.0.weight", p);
+    f->w3 = nw_ld_tensor(L, 2, d, inner, 1, 1, "%s.net.3.weight", p);
 }
 
-static void walk(TLoader *L, NwNuwa *m)
+void nw_nuwa_walk(NwNuwa *m, NwLoader *L)
 {
     const int d = m->dim;
     char p[160];
-    m->text_emb = tl_tensor(L, 2, m->text_vocab, d, 1, 1, "text_embedding.embed.weight");
-    if (m->rotary) {
-        const float *f = tl_tensor(L, 1, m->rot_dim / 2, 1, 1, 1, "text_rotary_pos_emb.inv_freq");
-        m->inv_freq = tl_alloc(L, m->rot_dim / 2);
-        if (m->inv_freq && f)
-            memcpy(m->inv_freq, f, sizeof(float) * (m->rot_dim / 2));
-    } else {
-        m->text_abs_pos = tl_tensor(L, 2, m->text_len, d, 1, 1, "text_abs_pos_emb.embed.weight");
-    }
-    m->video_bos = tl_tensor(L, 1, d, 1, 1, 1, "video_bos");
-    m->image_emb = tl_tensor(L, 2, m->V, d, 1, 1, "image_embedding.embed.weight");
-    m->to_logits = tl_tensor(L, 2, m->V, d, 1, 1, "to_logits.weight");
-    m->text_norm_g = tl_tensor(L, 1, d, 1, 1, 1, "text_transformer.norm.norm.weight");
-    m->text_norm_b = tl_tensor(L, 1, d, 1, 1, 1, "text_transformer.norm.norm.bias");
-    m->video_norm_g = tl_tensor(L, 1, d, 1, 1, 1, "video_transformer.norm.norm.weight");
-    m->video_norm_b = tl_tensor(L, 1, d, 1, 1, 1, "video_transformer.norm.norm.bias");
+    m->text_emb = nw_ld_tensor(L, 2, m->text_vocab, d, 1, 1, "text_embedding.embed.weight");
+    if (m->rotary)
+        m->inv_freq = nw_ld_tensor(L, 1, m->rot_dim / 2, 1, 1, 1, "text_rotary_pos_emb.inv_freq");
+    else
+        m->text_abs_pos = nw_ld_tensor(L, 2, m->text_len, d, 1, 1, "text_abs_pos_emb.embed.weight");
+    m->video_bos = nw_ld_tensor(L, 1, d, 1, 1, 1, "video_bos");
+    m->image_emb = nw_ld_tensor(L, 2, m->V, d, 1, 1, "image_embedding.embed.weight");
+    m->to_logits = nw_ld_tensor(L, 2, m->V, d, 1, 1, "to_logits.weight");
+    m->text_norm_g = nw_ld_tensor(L, 1, d, 1, 1, 1, "text_transformer.norm.norm.weight");
+    m->text_norm_b = nw_ld_tensor(L, 1, d, 1, 1, 1, "text_transformer.norm.norm.bias");
+    m->video_norm_g = nw_ld_tensor(L, 1, d, 1, 1, 1, "video_transformer.norm.norm.weight");
+    m->video_norm_b = nw_ld_tensor(L, 1, d, 1, 1, 1, "video_transformer.norm.norm.bias");
 
     /* axial positional embedding over (F, fmap, fmap), axes of length 1 dropped */
     const int axes[3] = {m->max_frames, m->fmap, m->fmap};
-    const float *ax[3] = {NULL, NULL, NULL};
+    NwW axw[3] = {0, 0, 0};
     int na = 0;
     for (int i = 0; i < 3; i++)
         if (axes[i] > 1) {
-            ax[i] = tl_tensor(L, 2, axes[i], d, 1, 1, "video_pos_emb.axial%d", na + 1);
+            axw[i] = nw_ld_tensor(L, 2, axes[i], d, 1, 1, "video_pos_emb.axial%d", na + 1);
             na++;
         }
-    m->pos = tl_alloc(L, (size_t)m->max_frames * m->T * d);
-    if (m->pos && !L->err) {
+    m->pos = nw_ld_table(L, (size_t)m->max_frames * m->T * d);
+    float *pos = nw_ld_ptr(L, m->pos);
+    if (pos) {
+        const float *ax[3] = {nw_ld_ptr(L, axw[0]), nw_ld_ptr(L, axw[1]), nw_ld_ptr(L, axw[2])};
         for (int f = 0; f < m->max_frames; f++)
             for (int r = 0; r < m->fmap; r++)
                 for (int c = 0; c < m->fmap; c++) {
                     const int idx3[3] = {f, r, c};
-                    float *dst = m->pos + ((size_t)(f * m->fmap + r) * m->fmap + c) * d;
+                    float *dst = pos + ((size_t)(f * m->fmap + r) * m->fmap + c) * d;
                     int first = 1;
                     for (int i = 0; i < 3; i++) {
                         if (!ax[i])
@@ -183,13 +121,15 @@ static void walk(TLoader *L, NwNuwa *m)
         tl_attn(L, &l->attn, d, m->dec_heads, m->dec_dh, 0, p);
         if (m->rel_bias) {
             const int K = m->kernel[0] * m->kernel[1] * m->kernel[2], h = m->dec_heads;
-            const float *rb[3] = {NULL, NULL, NULL};
+            NwW rbw[3] = {0, 0, 0};
             int nb = 0;
             for (int k = 0; k < 3; k++)
                 if (m->kernel[k] > 1)
-                    rb[k] = tl_tensor(L, 2, m->kernel[k], h, 1, 1, "%s.rel_pos_bias.axial%d", p, ++nb);
-            l->attn.rel_bias = tl_alloc(L, (size_t)K * h);
-            if (l->attn.rel_bias && !L->err)
+                    rbw[k] = nw_ld_tensor(L, 2, m->kernel[k], h, 1, 1, "%s.rel_pos_bias.axial%d", p, ++nb);
+            l->attn.rel_bias = nw_ld_table(L, (size_t)K * h);
+            float *rel = nw_ld_ptr(L, l->attn.rel_bias);
+            const float *rb[3] = {nw_ld_ptr(L, rbw[0]), nw_ld_ptr(L, rbw[1]), nw_ld_ptr(L, rbw[2])};
+            if (rel)
                 for (int j = 0; j < K; j++) {
                     const int ia[3] = {j / (m->kernel[1] * m->kernel[2]), (j / m->kernel[2]) % m->kernel[1],
                                        j % m->kernel[2]};
@@ -201,7 +141,7 @@ static void walk(TLoader *L, NwNuwa *m)
                                 s = first ? rb[k][ia[k] * h + hd] : s + rb[k][ia[k] * h + hd];
                                 first = 0;
                             }
-                        l->attn.rel_bias[(size_t)j * h + hd] = s;
+                        rel[(size_t)j * h + hd] = s;
                     }
                 }
         }
@@ -237,23 +177,16 @@ static void walk(TLoader *L, NwNuwa *m)
 static int read_hparams(NwNuwa *m, const NwGguf *g, const NwLog *log)
 {
     char err[256] = "";
-    uint32_t x, arr[16];
-    int b;
+    uint32_t arr[16];
 #define U32(key, dst)                                                           \
     do {                                                                        \
-        if (nw_gguf_get_u32(g, key, &x, err, sizeof(err)) < 0)                  \
+        if (nw_hp_u32(g, key, 1, 1u << 20, &(dst), err, sizeof(err)) < 0)       \
             goto fail;                                                          \
-        if (x < 1 || x > (1u << 20)) {                                          \
-            snprintf(err, sizeof(err), "%s = %u is out of range", key, x);      \
-            goto fail;                                                          \
-        }                                                                       \
-        dst = (int)x;                                                           \
     } while (0)
 #define BOOL(key, dst)                                                          \
     do {                                                                        \
-        if (nw_gguf_get_bool(g, key, &b, err, sizeof(err)) < 0)                 \
+        if (nw_hp_bool(g, key, &(dst), err, sizeof(err)) < 0)                   \
             goto fail;                                                          \
-        dst = b;                                                                \
     } while (0)
     U32("nuwa.dim", m->dim);
     U32("nuwa.max_video_frames", m->max_frames);
@@ -334,10 +267,11 @@ static int derive(NwNuwa *m, int fmap, int codebook_size)
 int nw_nuwa_describe(const NwNuwa *hp, int fmap, int codebook_size, NwTensorFn fn, void *opaque)
 {
     NwNuwa m = *hp;
-    TLoader L = {NULL, NULL, NULL, 0, 0, fn, opaque};
+    NwLoader L;
+    nw_loader_init(&L, NULL, NULL, fn, opaque);
     int ret = derive(&m, fmap, codebook_size);
     if (ret == 0)
-        walk(&L, &m);
+        nw_nuwa_walk(&m, &L);
     nw_free(m.enc);
     nw_free(m.dec);
     return ret;
@@ -369,9 +303,8 @@ int nw_nuwa_write_hparams(const NwNuwa *m, NwGgufWriter *w)
     return r ? NUWA_ERR_NOMEM : 0;
 }
 
-int nw_nuwa_load(NwNuwa *m, const NwGguf *g, int fmap, int codebook_size, const NwLog *log)
+int nw_nuwa_hparams(NwNuwa *m, const NwGguf *g, int fmap, int codebook_size, const NwLog *log)
 {
-    TLoader L = {g, log, NULL, 0, 0, NULL, NULL};
     int ret;
     memset(m, 0, sizeof(*m));
     if (!nw_gguf_find_kv(g, "nuwa.dim"))
@@ -379,28 +312,31 @@ int nw_nuwa_load(NwNuwa *m, const NwGguf *g, int fmap, int codebook_size, const 
     if ((ret = read_hparams(m, g, log)) < 0)
         return ret;
     if ((ret = derive(m, fmap, codebook_size)) < 0)
-        goto fail;
-    walk(&L, m);
-    if (L.err) {
-        ret = L.err;
-        goto fail;
-    }
-    m->blob = nw_alloc(L.used * sizeof(float));
-    if (!m->blob) {
-        ret = NUWA_ERR_NOMEM;
-        goto fail;
-    }
-    L.blob = m->blob;
-    L.used = 0;
-    walk(&L, m);
-    if (L.err) {
-        ret = L.err;
-        goto fail;
-    }
-    return 0;
-fail:
-    nw_nuwa_free(m);
+        nw_nuwa_free(m);
     return ret;
+}
+
+int nw_nuwa_load(NwNuwa *m, const NwGguf *g, int fmap, int codebook_size, const NwLog *log)
+{
+    NwLoader L;
+    int ret;
+    if ((ret = nw_nuwa_hparams(m, g, fmap, codebook_size, log)) < 0)
+        return ret;
+    nw_loader_init(&L, g, log, NULL, NULL);
+    nw_nuwa_walk(m, &L);
+    if (!L.err && nw_loader_alloc(&L) == 0) {
+        nw_loader_rewind(&L);
+        nw_nuwa_walk(m, &L);
+    }
+    if (L.err) {
+        nw_free(L.blob);
+        nw_nuwa_free(m);
+        return L.err;
+    }
+    m->own = L.blob;
+    m->own_floats = L.used;
+    m->w = L.blob;
+    return 0;
 }
 
 void nw_nuwa_free(NwNuwa *m)
@@ -409,104 +345,126 @@ void nw_nuwa_free(NwNuwa *m)
         return;
     nw_free(m->enc);
     nw_free(m->dec);
-    nw_free(m->blob);
+    nw_free(m->own);
     memset(m, 0, sizeof(*m));
 }
 
 /* ---- working memory ---------------------------------------------------------------------- */
 
-int nw_tf_work_alloc(NwTfWork *w, const NwNuwa *m, const NwOps *ops, int max_rows, int n_threads)
+#define N_SHIFT 3
+#define WP(x) nw_wp(m->w, (x))
+
+static void *balloc(const NwOps *ops, const NwCtx *ctx, size_t count, size_t size, int *bad)
+{
+    size_t n;
+    void *p = NULL;
+    if (nw_mul_size(count, size, &n) == 0)
+        p = ops->mem_alloc(ctx, n ? n : 1);
+    if (!p)
+        *bad = 1;
+    return p;
+}
+
+static size_t dec_dna_scratch(const NwNuwa *m, const NwOps *ops, int rows, int n_threads)
+{
+    const NwDna g = {m->kernel[0], m->kernel[1], m->kernel[2], 1, m->fmap, m->T, 1};
+    return ops->attn_3dna_scratch(&g, rows, m->dec_heads, n_threads);
+}
+
+int nw_tf_work_alloc(NwTfWork *w, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, int max_rows,
+                     int n_threads)
 {
     const int d = m->dim, inner = NW_MAX(m->enc_heads * m->enc_dh, m->dec_heads * m->dec_dh);
-    const int K = m->kernel[0] * m->kernel[1] * m->kernel[2];
     const size_t wide = (size_t)NW_MAX(NW_MAX(d, 2 * inner), m->ff_inner);
+    int bad = 0;
     memset(w, 0, sizeof(*w));
     max_rows = NW_MAX(max_rows, m->text_len);
     w->max_rows = max_rows;
-    w->x1 = nw_alloc(sizeof(float) * max_rows * d);
-    w->x2 = nw_alloc(sizeof(float) * max_rows * d);
-    w->n1 = nw_alloc(sizeof(float) * max_rows * d);
-    w->t1 = nw_alloc(sizeof(float) * max_rows * wide);
-    w->t2 = nw_alloc(sizeof(float) * max_rows * wide);
-    w->t3 = nw_alloc(sizeof(float) * max_rows * wide);
-    w->u = nw_alloc(sizeof(float) * max_rows * 2 * (size_t)m->ff_inner);
-    w->y = nw_alloc(sizeof(float) * max_rows * d);
-    w->idx = nw_alloc(sizeof(int32_t) * max_rows * (size_t)K);
-    w->scratch_len = ops->attn_null_scratch(max_rows, m->text_len, NW_MAX(m->enc_heads, m->dec_heads), n_threads);
-    w->scratch = nw_alloc(sizeof(float) * (w->scratch_len + 1));
-    if (!w->x1 || !w->x2 || !w->n1 || !w->t1 || !w->t2 || !w->t3 || !w->u || !w->y || !w->idx || !w->scratch) {
-        nw_tf_work_free(w);
+    w->x1 = balloc(ops, ctx, (size_t)max_rows * d, sizeof(float), &bad);
+    w->x2 = balloc(ops, ctx, (size_t)max_rows * d, sizeof(float), &bad);
+    w->n1 = balloc(ops, ctx, (size_t)max_rows * d, sizeof(float), &bad);
+    w->t1 = balloc(ops, ctx, (size_t)max_rows * wide, sizeof(float), &bad);
+    w->t2 = balloc(ops, ctx, (size_t)max_rows * wide, sizeof(float), &bad);
+    w->t3 = balloc(ops, ctx, (size_t)max_rows * wide, sizeof(float), &bad);
+    w->u = balloc(ops, ctx, (size_t)max_rows * 2 * m->ff_inner, sizeof(float), &bad);
+    w->y = balloc(ops, ctx, (size_t)max_rows * d, sizeof(float), &bad);
+    w->scratch_len = NW_MAX(ops->attn_null_scratch(max_rows, m->text_len, NW_MAX(m->enc_heads, m->dec_heads), n_threads),
+                            dec_dna_scratch(m, ops, max_rows, n_threads));
+    w->scratch = balloc(ops, ctx, w->scratch_len + 1, sizeof(float), &bad);
+    if (bad) {
+        nw_tf_work_free(w, ops, ctx);
         return NUWA_ERR_NOMEM;
     }
     return 0;
 }
 
-void nw_tf_work_free(NwTfWork *w)
+void nw_tf_work_free(NwTfWork *w, const NwOps *ops, const NwCtx *ctx)
 {
-    nw_free(w->x1);
-    nw_free(w->x2);
-    nw_free(w->n1);
-    nw_free(w->t1);
-    nw_free(w->t2);
-    nw_free(w->t3);
-    nw_free(w->u);
-    nw_free(w->y);
-    nw_free(w->idx);
-    nw_free(w->scratch);
+    if (ops) {
+        float *b[] = {w->x1, w->x2, w->n1, w->t1, w->t2, w->t3, w->u, w->y, w->scratch};
+        for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+            ops->mem_free(ctx, b[i]);
+    }
     memset(w, 0, sizeof(*w));
 }
 
-int nw_text_ctx_alloc(NwTextCtx *t, const NwNuwa *m)
+int nw_text_ctx_alloc(NwTextCtx *t, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx)
 {
     const size_t inner = (size_t)m->dec_heads * m->dec_dh;
+    int bad = 0;
     memset(t, 0, sizeof(*t));
     t->n = m->text_len;
-    t->embeds = nw_alloc(sizeof(float) * t->n * m->dim);
-    t->keep = nw_calloc(t->n, 1);
-    t->keep_none = nw_calloc(t->n, 1);
-    t->kv = nw_alloc(sizeof(float) * m->dec_depth * t->n * 2 * inner);
-    if (!t->embeds || !t->keep || !t->keep_none || !t->kv) {
-        nw_text_ctx_free(t);
+    t->ids = balloc(ops, ctx, t->n, sizeof(int32_t), &bad);
+    t->embeds = balloc(ops, ctx, (size_t)t->n * m->dim, sizeof(float), &bad);
+    t->keep = balloc(ops, ctx, t->n, 1, &bad);
+    t->keep_none = balloc(ops, ctx, t->n, 1, &bad);
+    t->kv = balloc(ops, ctx, (size_t)m->dec_depth * t->n * 2 * inner, sizeof(float), &bad);
+    if (bad) {
+        nw_text_ctx_free(t, ops, ctx);
         return NUWA_ERR_NOMEM;
     }
+    ops->fill(ctx, t->keep_none, 0, (size_t)t->n);
     return 0;
 }
 
-void nw_text_ctx_free(NwTextCtx *t)
+void nw_text_ctx_free(NwTextCtx *t, const NwOps *ops, const NwCtx *ctx)
 {
-    nw_free(t->embeds);
-    nw_free(t->keep);
-    nw_free(t->keep_none);
-    nw_free(t->kv);
+    if (ops) {
+        ops->mem_free(ctx, t->ids);
+        ops->mem_free(ctx, t->embeds);
+        ops->mem_free(ctx, t->keep);
+        ops->mem_free(ctx, t->keep_none);
+        ops->mem_free(ctx, t->kv);
+    }
     memset(t, 0, sizeof(*t));
 }
 
-#define N_SHIFT 3
-
-int nw_dec_state_alloc(NwDecState *s, const NwNuwa *m, int max_block)
+int nw_dec_state_alloc(NwDecState *s, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, int max_block)
 {
     const size_t inner = (size_t)m->dec_heads * m->dec_dh;
-    int hmax = 0;
+    int hmax = 0, bad = 0;
     for (int i = 0; i < m->dec_depth; i++)
         hmax = NW_MAX(hmax, m->dec[i].horizon);
     memset(s, 0, sizeof(*s));
     s->shift_cap = m->fmap + max_block;
     s->kv_cap = hmax + max_block;
-    s->shift = nw_alloc(sizeof(float) * m->dec_depth * N_SHIFT * (size_t)s->shift_cap * m->dim);
-    s->kv = nw_alloc(sizeof(float) * m->dec_depth * (size_t)s->kv_cap * 2 * inner);
-    s->kv_bos = nw_alloc(sizeof(float) * m->dec_depth * 2 * inner);
-    if (!s->shift || !s->kv || !s->kv_bos) {
-        nw_dec_state_free(s);
+    s->shift = balloc(ops, ctx, (size_t)m->dec_depth * N_SHIFT * s->shift_cap * m->dim, sizeof(float), &bad);
+    s->kv = balloc(ops, ctx, (size_t)m->dec_depth * s->kv_cap * 2 * inner, sizeof(float), &bad);
+    s->kv_bos = balloc(ops, ctx, (size_t)m->dec_depth * 2 * inner, sizeof(float), &bad);
+    if (bad) {
+        nw_dec_state_free(s, ops, ctx);
         return NUWA_ERR_NOMEM;
     }
     return 0;
 }
 
-void nw_dec_state_free(NwDecState *s)
+void nw_dec_state_free(NwDecState *s, const NwOps *ops, const NwCtx *ctx)
 {
-    nw_free(s->shift);
-    nw_free(s->kv);
-    nw_free(s->kv_bos);
+    if (ops) {
+        ops->mem_free(ctx, s->shift);
+        ops->mem_free(ctx, s->kv);
+        ops->mem_free(ctx, s->kv_bos);
+    }
     memset(s, 0, sizeof(*s));
 }
 
@@ -517,38 +475,26 @@ void nw_dec_state_reset(NwDecState *s)
 
 /* ---- building blocks ----------------------------------------------------------------------- */
 
-/* y (n, o) = x (n, i) W^T [+ bias] */
-static void linear(const NwOps *ops, const NwCtx *ctx, const float *x, int n, int i, const float *W,
-                   int o, const float *bias, float *y)
+/* Writes n rows (each `width` floats, contiguous) for rows p0 .. p0+n-1 into a ring of `cap`
+ * rows (row p at p % cap): at most two device copies. */
+static void ring_write(const NwOps *ops, const NwCtx *ctx, float *ring, int cap, int width, int p0,
+                       const float *src, int n)
 {
-    ops->matmul(ctx, n, o, i, x, i, 0, W, i, 1, NULL, y, o);
-    if (bias)
-        for (int r = 0; r < n; r++)
-            for (int c = 0; c < o; c++)
-                y[(size_t)r * o + c] += bias[c];
+    const int at = p0 % cap, first = NW_MIN(n, cap - at);
+    ops->copy(ctx, ring + (size_t)at * width, src, sizeof(float) * first * width);
+    if (n > first)
+        ops->copy(ctx, ring, src + (size_t)first * width, sizeof(float) * (n - first) * width);
 }
 
-static void add_rows(float *x, const float *y, size_t n)
+/* Downloads rows (n, d) into the test hook's host buffer at rows of stride ld, offset off. */
+static void hook_rows(const NwOps *ops, const NwCtx *ctx, float *dst, int ld, int off, const float *x, int n, int d)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] += y[i];
-}
-
-/* Rotary embedding on the first r features of each head of rows (n, h*dh) at positions p0.. */
-static void rotary(const NwNuwa *m, float *x, int n, int ld, int heads, int dh)
-{
-    const int r = m->rot_dim, hr = r / 2;
+    if (ld == d) {
+        ops->download(ctx, dst + off, x, sizeof(float) * n * d);
+        return;
+    }
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < hr; k++) {
-            const float th = (float)i * m->inv_freq[k];
-            const float cs = cosf(th), sn = sinf(th);
-            for (int hd = 0; hd < heads; hd++) {
-                float *v = x + (size_t)i * ld + hd * dh;
-                const float a = v[k], b = v[k + hr];
-                v[k] = a * cs + (-b) * sn;
-                v[k + hr] = b * cs + a * sn;
-            }
-        }
+        ops->download(ctx, dst + (size_t)i * ld + off, x + (size_t)i * d, sizeof(float) * d);
 }
 
 /* ---- text encoder -------------------------------------------------------------------------- */
@@ -558,112 +504,100 @@ static void text_attn(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w
                       const uint8_t *keep, const float *x, float *y)
 {
     const int n = m->text_len, d = m->dim, h = m->enc_heads, dh = m->enc_dh, inner = h * dh;
-    ops->layer_norm(ctx, x, w->n1, n, d, e->sn_attn.pre_g, e->sn_attn.pre_b, LN_EPS, 0);
-    linear(ops, ctx, w->n1, n, d, e->attn.q, inner, NULL, w->t1);
-    linear(ops, ctx, w->n1, n, d, e->attn.kv, 2 * inner, NULL, w->t2);
+    ops->layer_norm(ctx, x, w->n1, n, d, WP(e->sn_attn.pre_g), WP(e->sn_attn.pre_b), LN_EPS, 0);
+    ops->linear(ctx, w->n1, n, d, WP(e->attn.q), inner, NULL, w->t1);
+    ops->linear(ctx, w->n1, n, d, WP(e->attn.kv), 2 * inner, NULL, w->t2);
     if (m->rotary) {
-        rotary(m, w->t1, n, inner, h, dh);
-        rotary(m, w->t2, n, 2 * inner, h, dh);           /* k */
-        rotary(m, w->t2 + inner, n, 2 * inner, h, dh);   /* v (B15) */
+        const float *f = WP(m->inv_freq);
+        ops->rotary(ctx, w->t1, n, inner, h, dh, m->rot_dim, f, 0);
+        ops->rotary(ctx, w->t2, n, 2 * inner, h, dh, m->rot_dim, f, 0);         /* k */
+        ops->rotary(ctx, w->t2 + inner, n, 2 * inner, h, dh, m->rot_dim, f, 0); /* v (B15) */
     }
     NwCtx c2 = *ctx;
     c2.scratch = w->scratch;
     c2.scratch_len = w->scratch_len;
     ops->attn_null(&c2, w->t1, inner, w->t2, 2 * inner, w->t2 + inner, 2 * inner, n, n, h, dh,
-                   e->attn.null_k, e->attn.null_v, keep, e->attn.th, 1.f / sqrtf((float)dh), w->t3, inner);
-    linear(ops, ctx, w->t3, n, inner, e->attn.out, d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, e->sn_attn.post_g, e->sn_attn.post_b, LN_EPS, 0);
+                   WP(e->attn.null_k), WP(e->attn.null_v), keep, WP(e->attn.th), 1.f / sqrtf((float)dh), w->t3, inner);
+    ops->linear(ctx, w->t3, n, inner, WP(e->attn.out), d, NULL, y);
+    ops->layer_norm(ctx, y, y, n, d, WP(e->sn_attn.post_g), WP(e->sn_attn.post_b), LN_EPS, 0);
 }
 
 static void text_ff(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwSandwich *sn,
                     const NwFFW *ff, const float *x, int n, float *y)
 {
     const int d = m->dim, f = m->ff_inner;
-    ops->layer_norm(ctx, x, w->n1, n, d, sn->pre_g, sn->pre_b, LN_EPS, 0);
-    linear(ops, ctx, w->n1, n, d, ff->w0, 2 * f, NULL, w->u);
+    ops->layer_norm(ctx, x, w->n1, n, d, WP(sn->pre_g), WP(sn->pre_b), LN_EPS, 0);
+    ops->linear(ctx, w->n1, n, d, WP(ff->w0), 2 * f, NULL, w->u);
     ops->geglu(ctx, w->u, w->t3, n, f);
-    linear(ops, ctx, w->t3, n, f, ff->w3, d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, sn->post_g, sn->post_b, LN_EPS, 0);
+    ops->linear(ctx, w->t3, n, f, WP(ff->w3), d, NULL, y);
+    ops->layer_norm(ctx, y, y, n, d, WP(sn->post_g), WP(sn->post_b), LN_EPS, 0);
 }
 
 void nw_text_encode(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const int32_t *text,
                     NwTextCtx *t, float *layer_out)
 {
     const int n = m->text_len, d = m->dim;
+    const size_t nd = (size_t)n * d;
     float *x1 = w->x1, *x2 = w->x2, *ybuf = w->y;
-    for (int i = 0; i < n; i++) {
-        memcpy(x1 + (size_t)i * d, m->text_emb + (size_t)text[i] * d, sizeof(float) * d);
-        if (m->text_abs_pos)
-            add_rows(x1 + (size_t)i * d, m->text_abs_pos + (size_t)i * d, d);
-        t->keep[i] = text[i] != 0;
-        t->keep_none[i] = 0;
-    }
+    uint8_t keep[4096]; /* text_len <= 4096 (checked at load) */
+    for (int i = 0; i < n; i++)
+        keep[i] = text[i] != 0;
+    ops->upload(ctx, t->ids, text, sizeof(int32_t) * n);
+    ops->upload(ctx, t->keep, keep, (size_t)n);
+    ops->embed(ctx, WP(m->text_emb), d, t->ids, n, WP(m->text_abs_pos), x1, 0);
     if (m->enc_rev)
-        memcpy(x2, x1, sizeof(float) * n * d);
+        ops->copy(ctx, x2, x1, sizeof(float) * nd);
     for (int l = 0; l < m->enc_depth; l++) {
         const NwEncLayer *e = &m->enc[l];
         if (!m->enc_rev) {
             text_attn(m, ops, ctx, w, e, t->keep, x1, ybuf);
-            add_rows(x1, ybuf, (size_t)n * d);
+            ops->add(ctx, x1, ybuf, nd);
             text_ff(m, ops, ctx, w, &e->sn_ff, &e->ff, x1, n, ybuf);
-            add_rows(x1, ybuf, (size_t)n * d);
+            ops->add(ctx, x1, ybuf, nd);
             if (layer_out)
-                memcpy(layer_out + (size_t)l * n * d, x1, sizeof(float) * n * d);
+                hook_rows(ops, ctx, layer_out + (size_t)l * nd, d, 0, x1, n, d);
         } else {
             text_attn(m, ops, ctx, w, e, t->keep, x2, ybuf);
-            add_rows(x1, ybuf, (size_t)n * d);
+            ops->add(ctx, x1, ybuf, nd);
             text_ff(m, ops, ctx, w, &e->sn_ff, &e->ff, x1, n, ybuf);
-            add_rows(x2, ybuf, (size_t)n * d);
-            if (layer_out) /* reversible: cat(x1, x2) per row, (n, 2d) */
-                for (int i = 0; i < n; i++) {
-                    memcpy(layer_out + ((size_t)l * n + i) * 2 * d, x1 + (size_t)i * d, sizeof(float) * d);
-                    memcpy(layer_out + ((size_t)l * n + i) * 2 * d + d, x2 + (size_t)i * d, sizeof(float) * d);
-                }
+            ops->add(ctx, x2, ybuf, nd);
+            if (layer_out) { /* reversible: cat(x1, x2) per row, (n, 2d) */
+                hook_rows(ops, ctx, layer_out + (size_t)l * 2 * nd, 2 * d, 0, x1, n, d);
+                hook_rows(ops, ctx, layer_out + (size_t)l * 2 * nd, 2 * d, d, x2, n, d);
+            }
         }
     }
     if (m->enc_rev)
-        add_rows(x1, x2, (size_t)n * d);
-    ops->layer_norm(ctx, x1, t->embeds, n, d, m->text_norm_g, m->text_norm_b, LN_EPS, 1);
+        ops->add(ctx, x1, x2, nd);
+    ops->layer_norm(ctx, x1, t->embeds, n, d, WP(m->text_norm_g), WP(m->text_norm_b), LN_EPS, 1);
     /* cross-attention keys/values of every decoder layer */
     const int inner = m->dec_heads * m->dec_dh;
     for (int l = 0; l < m->dec_depth; l++)
-        linear(ops, ctx, t->embeds, n, d, m->dec[l].cross.kv, 2 * inner, NULL, t->kv + (size_t)l * n * 2 * inner);
+        ops->linear(ctx, t->embeds, n, d, WP(m->dec[l].cross.kv), 2 * inner, NULL, t->kv + (size_t)l * n * 2 * inner);
 }
 
 /* ---- decoder --------------------------------------------------------------------------------- */
 
-void nw_dec_input_row(const NwNuwa *m, int tok, int pos, float *row)
+void nw_dec_inputs(const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, const int32_t *win_ids, int p0, int n,
+                   float *rows)
 {
     const int d = m->dim;
-    const float *e = m->image_emb + (size_t)tok * d, *p = m->pos + (size_t)pos * d;
-    for (int j = 0; j < d; j++)
-        row[j] = p[j] + e[j];
+    if (p0 == 0) {
+        ops->copy(ctx, rows, WP(m->video_bos), sizeof(float) * d);
+        rows += d;
+        p0 = 1;
+        n--;
+    }
+    if (n > 0)
+        ops->embed(ctx, WP(m->image_emb), d, win_ids + (p0 - 1), n, WP(m->pos) + (size_t)(p0 - 1) * d, rows, 0);
 }
 
-/* Prenorm rows nrm (n, d) of rows p0.. -> shifted rows out (n, d), using/updating ring `ring`. */
-static void shift_rows(const NwNuwa *m, const NwDecState *s, float *ring, int p0, const float *nrm,
-                       int n, float *out)
+/* Prenorm rows nrm (n, d) of rows p0.. -> shifted rows out (n, d), through the ring. */
+static void shift_rows(const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, const NwDecState *s, float *ring,
+                       int p0, const float *nrm, int n, float *out)
 {
-    const int d = m->dim, c = (d + 3) / 4, fmap = m->fmap, T = m->T;
-    for (int i = 0; i < n; i++)
-        memcpy(ring + (size_t)((p0 + i) % s->shift_cap) * d, nrm + (size_t)i * d, sizeof(float) * d);
-    for (int i = 0; i < n; i++) {
-        const int p = p0 + i;
-        float *o = out + (size_t)i * d;
-        memcpy(o, nrm + (size_t)i * d, sizeof(float) * d);
-        if (p == 0)
-            continue;
-        const int t = p - 1, row = (t % T) / fmap, col = t % fmap;
-        if (row > 0)
-            memcpy(o, ring + (size_t)((p - fmap) % s->shift_cap) * d, sizeof(float) * c);
-        else
-            memset(o, 0, sizeof(float) * c);
-        const int c2 = NW_MIN(2 * c, d);
-        if (col > 0)
-            memcpy(o + c, ring + (size_t)((p - 1) % s->shift_cap) * d + c, sizeof(float) * (c2 - c));
-        else
-            memset(o + c, 0, sizeof(float) * (c2 - c));
-    }
+    ring_write(ops, ctx, ring, s->shift_cap, m->dim, p0, nrm, n);
+    ops->token_shift(ctx, ring, s->shift_cap, p0, n, m->dim, m->fmap, m->T, out);
 }
 
 /* Self-attention (3DNA) sublayer, SandwichNorm included: x rows p0.. -> y. */
@@ -672,45 +606,35 @@ static void dec_attn(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w,
 {
     const NwDecLayer *l = &m->dec[li];
     const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh;
-    const int kf = m->kernel[0], kh = m->kernel[1], kw = m->kernel[2], K = kf * kh * kw;
-    const int T = m->T, fmap = m->fmap, dil = l->dil;
     float *ring = s->kv + (size_t)li * s->kv_cap * 2 * inner, *bos = s->kv_bos + (size_t)li * 2 * inner;
     const float *src = w->n1;
-    ops->layer_norm(ctx, x, w->n1, n, d, l->sn_attn.pre_g, l->sn_attn.pre_b, LN_EPS, 0);
+    ops->layer_norm(ctx, x, w->n1, n, d, WP(l->sn_attn.pre_g), WP(l->sn_attn.pre_b), LN_EPS, 0);
     if (m->shift) {
-        shift_rows(m, s, s->shift + ((size_t)li * N_SHIFT + 0) * s->shift_cap * d, p0, w->n1, n, w->t3);
+        shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 0) * s->shift_cap * d, p0, w->n1, n, w->t3);
         src = w->t3;
     }
-    linear(ops, ctx, src, n, d, l->attn.q, inner, NULL, w->t1);
-    linear(ops, ctx, src, n, d, l->attn.kv, 2 * inner, NULL, w->t2);
-    for (int i = 0; i < n; i++) {
-        const int p = p0 + i;
-        float *dst = p == 0 ? bos : ring + (size_t)((p - 1) % s->kv_cap) * 2 * inner;
-        memcpy(dst, w->t2 + (size_t)i * 2 * inner, sizeof(float) * 2 * inner);
-    }
-    /* gather lists for the video rows */
+    ops->linear(ctx, src, n, d, WP(l->attn.q), inner, NULL, w->t1);
+    ops->linear(ctx, src, n, d, WP(l->attn.kv), 2 * inner, NULL, w->t2);
+    /* keys/values into the ring: row p (>= 1) at (p - 1) % kv_cap, the bos row apart */
     int first = 0;
     if (p0 == 0) {
-        memcpy(w->t3, bos + inner, sizeof(float) * inner); /* bos attends only to itself */
+        ops->copy(ctx, bos, w->t2, sizeof(float) * 2 * inner);
+        ops->copy(ctx, w->t3, bos + inner, sizeof(float) * inner); /* bos attends only to itself */
         first = 1;
     }
-    for (int i = first; i < n; i++) {
-        const int t = p0 + i - 1, f = t / T, r = (t % T) / fmap, c = t % fmap;
-        int32_t *ix = w->idx + (size_t)(i - first) * K;
-        for (int a = 0; a < kf; a++)
-            for (int b = 0; b < kh; b++)
-                for (int cc = 0; cc < kw; cc++) {
-                    const int ff = f - dil * (kf - 1 - a), rr = r - dil * (kh - 1 - b), c3 = c - dil * (kw - 1 - cc);
-                    const int j = (a * kh + b) * kw + cc;
-                    ix[j] = (ff < 0 || rr < 0 || c3 < 0) ? -1 : ((ff * T + rr * fmap + c3) % s->kv_cap);
-                }
+    if (n > first) {
+        const int t0 = p0 + first - 1;
+        ring_write(ops, ctx, ring, s->kv_cap, 2 * inner, t0, w->t2 + (size_t)first * 2 * inner, n - first);
+        const NwDna g = {m->kernel[0], m->kernel[1], m->kernel[2], l->dil, m->fmap, m->T, s->kv_cap};
+        NwCtx c2 = *ctx;
+        c2.scratch = w->scratch;
+        c2.scratch_len = w->scratch_len;
+        ops->attn_3dna(&c2, &g, t0, w->t1 + (size_t)first * inner, inner, ring, ring + inner, 2 * inner, bos,
+                       bos + inner, n - first, h, dh, WP(l->attn.rel_bias), WP(l->attn.th), 1.f / sqrtf((float)dh),
+                       w->t3 + (size_t)first * inner, inner);
     }
-    if (n > first)
-        ops->attn_gather(ctx, w->t1 + (size_t)first * inner, inner, ring, 2 * inner, ring + inner, 2 * inner, bos,
-                         bos + inner, w->idx, n - first, K, h, dh, l->attn.rel_bias, l->attn.th,
-                         1.f / sqrtf((float)dh), w->t3 + (size_t)first * inner, inner);
-    linear(ops, ctx, w->t3, n, inner, l->attn.out, d, l->attn.out_b, y);
-    ops->layer_norm(ctx, y, y, n, d, l->sn_attn.post_g, l->sn_attn.post_b, LN_EPS, 0);
+    ops->linear(ctx, w->t3, n, inner, WP(l->attn.out), d, WP(l->attn.out_b), y);
+    ops->layer_norm(ctx, y, y, n, d, WP(l->sn_attn.post_g), WP(l->sn_attn.post_b), LN_EPS, 0);
 }
 
 static void dec_cross(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
@@ -719,16 +643,16 @@ static void dec_cross(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w
     const NwDecLayer *l = &m->dec[li];
     const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh;
     const float *kv = t->kv + (size_t)li * t->n * 2 * inner;
-    ops->layer_norm(ctx, x, w->n1, n, d, l->sn_cross.pre_g, l->sn_cross.pre_b, LN_EPS, 0);
-    linear(ops, ctx, w->n1, n, d, l->cross.q, inner, NULL, w->t1);
+    ops->layer_norm(ctx, x, w->n1, n, d, WP(l->sn_cross.pre_g), WP(l->sn_cross.pre_b), LN_EPS, 0);
+    ops->linear(ctx, w->n1, n, d, WP(l->cross.q), inner, NULL, w->t1);
     NwCtx c2 = *ctx;
     c2.scratch = w->scratch;
     c2.scratch_len = w->scratch_len;
-    ops->attn_null(&c2, w->t1, inner, kv, 2 * inner, kv + inner, 2 * inner, n, t->n, h, dh, l->cross.null_k,
-                   l->cross.null_v, uncond ? t->keep_none : t->keep, l->cross.th, 1.f / sqrtf((float)dh), w->t3,
-                   inner);
-    linear(ops, ctx, w->t3, n, inner, l->cross.out, d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, l->sn_cross.post_g, l->sn_cross.post_b, LN_EPS, 0);
+    ops->attn_null(&c2, w->t1, inner, kv, 2 * inner, kv + inner, 2 * inner, n, t->n, h, dh, WP(l->cross.null_k),
+                   WP(l->cross.null_v), uncond ? t->keep_none : t->keep, WP(l->cross.th), 1.f / sqrtf((float)dh),
+                   w->t3, inner);
+    ops->linear(ctx, w->t3, n, inner, WP(l->cross.out), d, NULL, y);
+    ops->layer_norm(ctx, y, y, n, d, WP(l->sn_cross.post_g), WP(l->sn_cross.post_b), LN_EPS, 0);
 }
 
 static void dec_ff(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, NwDecState *s, int li,
@@ -739,61 +663,65 @@ static void dec_ff(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, N
     const NwFFW *ff = which ? &l->ff2 : &l->ff;
     const int d = m->dim, f = m->ff_inner;
     const float *src = w->n1;
-    ops->layer_norm(ctx, x, w->n1, n, d, sn->pre_g, sn->pre_b, LN_EPS, 0);
+    ops->layer_norm(ctx, x, w->n1, n, d, WP(sn->pre_g), WP(sn->pre_b), LN_EPS, 0);
     if (m->shift) {
-        shift_rows(m, s, s->shift + ((size_t)li * N_SHIFT + 1 + which) * s->shift_cap * d, p0, w->n1, n, w->t1);
+        shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 1 + which) * s->shift_cap * d, p0, w->n1, n,
+                   w->t1);
         src = w->t1;
     }
-    linear(ops, ctx, src, n, d, ff->w0, 2 * f, NULL, w->u);
+    ops->linear(ctx, src, n, d, WP(ff->w0), 2 * f, NULL, w->u);
     ops->geglu(ctx, w->u, w->t3, n, f);
-    linear(ops, ctx, w->t3, n, f, ff->w3, d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, sn->post_g, sn->post_b, LN_EPS, 0);
+    ops->linear(ctx, w->t3, n, f, WP(ff->w3), d, NULL, y);
+    ops->layer_norm(ctx, y, y, n, d, WP(sn->post_g), WP(sn->post_b), LN_EPS, 0);
 }
 
 int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
-               int uncond, NwDecState *s, const float *in, int n, float *out, float *logits)
+               int uncond, NwDecState *s, const float *in, int n, float *out, float *logits, int last_only)
 {
     const int d = m->dim, p0 = s->rows;
     const size_t nd = (size_t)n * d;
     float *x1 = w->x1, *x2 = w->x2, *y = w->y;
     if (n < 1 || n > w->max_rows || n > s->shift_cap - m->fmap || n > s->kv_cap - 1)
         return NUWA_ERR_INVAL;
-    memcpy(x1, in, sizeof(float) * nd);
+    ops->copy(ctx, x1, in, sizeof(float) * nd);
     if (m->dec_rev)
-        memcpy(x2, in, sizeof(float) * nd);
+        ops->copy(ctx, x2, in, sizeof(float) * nd);
     for (int li = 0; li < m->dec_depth; li++) {
         if (!m->dec_rev) {
             dec_attn(m, ops, ctx, w, s, li, p0, x1, n, y);
-            add_rows(x1, y, nd);
+            ops->add(ctx, x1, y, nd);
             dec_cross(m, ops, ctx, w, t, uncond, li, x1, n, y);
-            add_rows(x1, y, nd);
+            ops->add(ctx, x1, y, nd);
             dec_ff(m, ops, ctx, w, s, li, 0, p0, x1, n, y);
-            add_rows(x1, y, nd);
+            ops->add(ctx, x1, y, nd);
             if (w->layer_out)
-                memcpy(w->layer_out + (size_t)li * nd, x1, sizeof(float) * nd);
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * nd, d, 0, x1, n, d);
         } else {
             dec_attn(m, ops, ctx, w, s, li, p0, x2, n, y);
-            add_rows(x1, y, nd);
+            ops->add(ctx, x1, y, nd);
             dec_ff(m, ops, ctx, w, s, li, 0, p0, x1, n, y);
-            add_rows(x2, y, nd);
+            ops->add(ctx, x2, y, nd);
             dec_cross(m, ops, ctx, w, t, uncond, li, x2, n, y);
-            add_rows(x1, y, nd);
+            ops->add(ctx, x1, y, nd);
             dec_ff(m, ops, ctx, w, s, li, 1, p0, x1, n, y);
-            add_rows(x2, y, nd);
-            if (w->layer_out) /* cat(x1, x2) per row */
-                for (int i = 0; i < n; i++) {
-                    memcpy(w->layer_out + ((size_t)li * n + i) * 2 * d, x1 + (size_t)i * d, sizeof(float) * d);
-                    memcpy(w->layer_out + ((size_t)li * n + i) * 2 * d + d, x2 + (size_t)i * d, sizeof(float) * d);
-                }
+            ops->add(ctx, x2, y, nd);
+            if (w->layer_out) { /* cat(x1, x2) per row */
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, 0, x1, n, d);
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, d, x2, n, d);
+            }
         }
     }
     if (m->dec_rev)
-        add_rows(x1, x2, nd);
-    ops->layer_norm(ctx, x1, y, n, d, m->video_norm_g, m->video_norm_b, LN_EPS, 1);
+        ops->add(ctx, x1, x2, nd);
+    ops->layer_norm(ctx, x1, y, n, d, WP(m->video_norm_g), WP(m->video_norm_b), LN_EPS, 1);
     if (out)
-        memcpy(out, y, sizeof(float) * nd);
-    if (logits)
-        linear(ops, ctx, y, n, d, m->to_logits, m->V, NULL, logits);
+        ops->copy(ctx, out, y, sizeof(float) * nd);
+    if (logits) {
+        if (last_only)
+            ops->linear(ctx, y + (size_t)(n - 1) * d, 1, d, WP(m->to_logits), m->V, NULL, logits);
+        else
+            ops->linear(ctx, y, n, d, WP(m->to_logits), m->V, NULL, logits);
+    }
     s->rows += n;
     return 0;
 }

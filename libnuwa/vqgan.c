@@ -18,90 +18,7 @@
 #define LN_EPS 1e-5f
 #define GN_EPS 1e-5f
 
-typedef struct Loader {
-    const NwGguf *g;
-    const NwLog *log;
-    float *blob;      /* NULL during the counting walk */
-    size_t used;      /* floats */
-    int err;
-    NwVaeTensorFn describe;  /* describe mode: report each required tensor, read nothing */
-    void *opaque;
-} Loader;
-
-static void fmt_shape(char *buf, size_t len, int n, const int64_t *s)
-{
-    size_t o = 0;
-    o += snprintf(buf + o, len - o, "(");
-    for (int i = 0; i < n && o < len; i++)
-        o += snprintf(buf + o, len - o, "%s%lld", i ? "," : "", (long long)s[i]);
-    if (o < len)
-        snprintf(buf + o, len - o, ")");
-}
-
-static float *ld_alloc(Loader *L, size_t n)
-{
-    float *p = L->blob ? L->blob + L->used : NULL;
-    L->used += (n + 15) & ~(size_t)15;
-    return p;
-}
-
-/* Returns the converted tensor (NULL while counting or on error). Shape in PyTorch order. */
-static const float *ld_tensor_v(Loader *L, const char *name, int n, const int64_t *shape)
-{
-    const NwGgufTensor *t;
-    char want[96], have[96];
-    if (L->err)
-        return NULL;
-    if (L->describe) {
-        L->describe(L->opaque, name, n, shape);
-        return NULL;
-    }
-    t = nw_gguf_find_tensor(L->g, name);
-    if (!t) {
-        fmt_shape(want, sizeof(want), n, shape);
-        nw_log(L->log, NUWA_LOG_ERROR, "model: missing tensor '%s' %s required by the hyperparameters\n",
-               name, want);
-        L->err = NUWA_ERR_BAD_MODEL;
-        return NULL;
-    }
-    if (t->type != NW_TYPE_F32 && t->type != NW_TYPE_F16 && t->type != NW_TYPE_BF16) {
-        nw_log(L->log, NUWA_LOG_ERROR, "model: tensor '%s' has type %s, weights must be F32, F16 or BF16\n",
-               name, nw_gguf_type_name(t->type));
-        L->err = NUWA_ERR_BAD_MODEL;
-        return NULL;
-    }
-    int ok = t->n_dims == n;
-    for (int i = 0; ok && i < n; i++)
-        ok = t->shape[i] == shape[i];
-    if (!ok) {
-        fmt_shape(want, sizeof(want), n, shape);
-        fmt_shape(have, sizeof(have), t->n_dims, t->shape);
-        nw_log(L->log, NUWA_LOG_ERROR,
-               "model: tensor '%s' has shape %s but the hyperparameters imply %s\n", name, have, want);
-        L->err = NUWA_ERR_BAD_MODEL;
-        return NULL;
-    }
-    float *dst = ld_alloc(L, (size_t)t->n_elems);
-    if (dst)
-        nw_tensor_to_f32(t, dst);
-    return dst;
-}
-
-static const float *ld_tensor(Loader *L, int n, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
-                              const char *fmt, ...) NW_PRINTF(7, 8);
-static const float *ld_tensor(Loader *L, int n, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
-                              const char *fmt, ...)
-{
-    char name[256];
-    va_list ap;
-    const int64_t shape[4] = {d0, d1, d2, d3};
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof(name), fmt, ap);
-    va_end(ap);
-    return ld_tensor_v(L, name, n, shape);
-}
-
-static void ld_conv(Loader *L, NwVaeConv *cv, int cin, int cout, int k, int stride, int pad,
+static void ld_conv(NwLoader *L, NwVaeConv *cv, int cin, int cout, int k, int stride, int pad,
                     int bias, const char *prefix)
 {
     cv->cin = cin;
@@ -109,8 +26,8 @@ static void ld_conv(Loader *L, NwVaeConv *cv, int cin, int cout, int k, int stri
     cv->k = k;
     cv->stride = stride;
     cv->pad = pad;
-    cv->w = ld_tensor(L, 4, cout, cin, k, k, "%s.weight", prefix);
-    cv->b = bias ? ld_tensor(L, 1, cout, 1, 1, 1, "%s.bias", prefix) : NULL;
+    cv->w = nw_ld_tensor(L, 4, cout, cin, k, k, "%s.weight", prefix);
+    cv->b = bias ? nw_ld_tensor(L, 1, cout, 1, 1, 1, "%s.bias", prefix) : 0;
 }
 
 /* Continuous position bias of an s x s map (MODEL.md §1.2 step 4), expanded to (h, n, n). */
@@ -155,19 +72,19 @@ static void cpb_table(const NwVae *v, const float *w1, const float *b1, const fl
             }
 }
 
-static void ld_attn(Loader *L, NwVae *v, NwVaeModule *m, const char *p)
+static void ld_attn(NwLoader *L, NwVae *v, NwVaeModule *m, const char *p)
 {
     const int C = m->c, h = v->attn_heads, inner = h * v->attn_dim_head, c4 = C / 4;
     const int s = m->size, n = s * s;
-    const float *scale = ld_tensor(L, 4, 1, h, 1, 1, "%s.scale", p);
-    m->ln_g = ld_tensor(L, 4, 1, C, 1, 1, "%s.post_norm.g", p);
-    m->ln_b = ld_tensor(L, 4, 1, C, 1, 1, "%s.post_norm.b", p);
-    const float *w1 = ld_tensor(L, 2, c4, 2, 1, 1, "%s.cpb.net.0.0.weight", p);
-    const float *b1 = ld_tensor(L, 1, c4, 1, 1, 1, "%s.cpb.net.0.0.bias", p);
-    const float *w2 = ld_tensor(L, 2, c4, c4, 1, 1, "%s.cpb.net.1.0.weight", p);
-    const float *b2 = ld_tensor(L, 1, c4, 1, 1, 1, "%s.cpb.net.1.0.bias", p);
-    const float *w3 = ld_tensor(L, 2, h, c4, 1, 1, "%s.cpb.net.2.weight", p);
-    const float *b3 = ld_tensor(L, 1, h, 1, 1, 1, "%s.cpb.net.2.bias", p);
+    const NwW scale = nw_ld_tensor(L, 4, 1, h, 1, 1, "%s.scale", p);
+    m->ln_g = nw_ld_tensor(L, 4, 1, C, 1, 1, "%s.post_norm.g", p);
+    m->ln_b = nw_ld_tensor(L, 4, 1, C, 1, 1, "%s.post_norm.b", p);
+    const NwW w1 = nw_ld_tensor(L, 2, c4, 2, 1, 1, "%s.cpb.net.0.0.weight", p);
+    const NwW b1 = nw_ld_tensor(L, 1, c4, 1, 1, 1, "%s.cpb.net.0.0.bias", p);
+    const NwW w2 = nw_ld_tensor(L, 2, c4, c4, 1, 1, "%s.cpb.net.1.0.weight", p);
+    const NwW b2 = nw_ld_tensor(L, 1, c4, 1, 1, 1, "%s.cpb.net.1.0.bias", p);
+    const NwW w3 = nw_ld_tensor(L, 2, h, c4, 1, 1, "%s.cpb.net.2.weight", p);
+    const NwW b3 = nw_ld_tensor(L, 1, h, 1, 1, 1, "%s.cpb.net.2.bias", p);
     char name[256];
     snprintf(name, sizeof(name), "%s.to_qkv", p);
     ld_conv(L, &m->conv[0], C, 3 * inner, 1, 1, 0, 0, name);
@@ -176,16 +93,19 @@ static void ld_attn(Loader *L, NwVae *v, NwVaeModule *m, const char *p)
     m->conv[1].k = 1;
     m->conv[1].stride = 1;
     m->conv[1].pad = 0;
-    m->conv[1].w = ld_tensor(L, 4, C, inner, 1, 1, "%s.to_out.weight", p);
-    m->conv[1].b = ld_tensor(L, 1, C, 1, 1, 1, "%s.to_out.bias", p);
-    m->scale = ld_alloc(L, h);
-    m->bias = ld_alloc(L, (size_t)h * n * n);
+    m->conv[1].w = nw_ld_tensor(L, 4, C, inner, 1, 1, "%s.to_out.weight", p);
+    m->conv[1].b = nw_ld_tensor(L, 1, C, 1, 1, 1, "%s.to_out.bias", p);
+    m->scale = nw_ld_table(L, h);
+    m->bias = nw_ld_table(L, (size_t)h * n * n);
     const size_t tmp_n = (size_t)(2 * s - 1) * (2 * s - 1) * h + 2 * (size_t)c4;
-    float *tmp = ld_alloc(L, tmp_n);  /* blob space reused by nothing else; small */
-    if (L->blob && !L->err) {
+    const NwW tmp = nw_ld_table(L, tmp_n); /* blob space reused by nothing else; small */
+    float *sc = nw_ld_ptr(L, m->scale);
+    if (sc) {
+        const float *s0 = nw_ld_ptr(L, scale);
         for (int i = 0; i < h; i++)
-            m->scale[i] = expf(scale[i]);
-        cpb_table(v, w1, b1, w2, b2, w3, b3, c4, s, tmp, m->bias);
+            sc[i] = expf(s0[i]);
+        cpb_table(v, nw_ld_ptr(L, w1), nw_ld_ptr(L, b1), nw_ld_ptr(L, w2), nw_ld_ptr(L, b2), nw_ld_ptr(L, w3),
+                  nw_ld_ptr(L, b3), c4, s, nw_ld_ptr(L, tmp), nw_ld_ptr(L, m->bias));
     }
 }
 
@@ -194,18 +114,11 @@ static int read_hparams(NwVae *v, const NwGguf *g, const NwLog *log)
     char err[256] = "";
     uint32_t u[NW_VAE_MAX_LAYERS];
     const char *arch;
-    uint32_t x;
-    int b;
 
-#define GET_U32(key, dst)                                               \
-    do {                                                                \
-        if (nw_gguf_get_u32(g, key, &x, err, sizeof(err)) < 0)          \
-            goto fail;                                                  \
-        if (x > 1u << 20) {                                             \
-            snprintf(err, sizeof(err), "%s = %u is out of range", key, x); \
-            goto fail;                                                  \
-        }                                                               \
-        dst = (int)x;                                                   \
+#define GET_U32(key, dst)                                                       \
+    do {                                                                        \
+        if (nw_hp_u32(g, key, 0, 1u << 20, &(dst), err, sizeof(err)) < 0)       \
+            goto fail;                                                          \
     } while (0)
 
     if (nw_gguf_get_str(g, "general.architecture", &arch, err, sizeof(err)) < 0)
@@ -224,9 +137,8 @@ static int read_hparams(NwVae *v, const NwGguf *g, const NwLog *log)
     GET_U32("nuwa.vae.first_conv_kernel_size", v->first_conv_kernel_size);
     GET_U32("nuwa.vae.codebook_size", v->codebook_size);
     GET_U32("nuwa.vae.codebook_dim", v->codebook_dim);
-    if (nw_gguf_get_bool(g, "nuwa.vae.use_cosine_sim", &b, err, sizeof(err)) < 0)
+    if (nw_hp_bool(g, "nuwa.vae.use_cosine_sim", &v->use_cosine_sim, err, sizeof(err)) < 0)
         goto fail;
-    v->use_cosine_sim = b;
 #undef GET_U32
 
     if (v->num_layers < 1 || v->num_layers > NW_VAE_MAX_LAYERS - 1) {
@@ -300,7 +212,7 @@ fail:
 }
 
 /* One walk over the layer plan (counting when L->blob is NULL). */
-static void walk(Loader *L, NwVae *v)
+void nw_vae_walk(NwVae *v, NwLoader *L)
 {
     const int nl = v->num_layers;
     int dims[NW_VAE_MAX_LAYERS + 1];
@@ -338,10 +250,10 @@ static void walk(Loader *L, NwVae *v)
             ld_conv(L, &m->conv[1], cout, cout, 3, 1, 1, 1, p);
             snprintf(p, sizeof(p), "vae.encoders.%d.net.6", e);
             ld_conv(L, &m->conv[2], cout, cout, 1, 1, 0, 1, p);
-            m->gn_g[0] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.1.weight", e);
-            m->gn_b[0] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.1.bias", e);
-            m->gn_g[1] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.4.weight", e);
-            m->gn_b[1] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.4.bias", e);
+            m->gn_g[0] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.1.weight", e);
+            m->gn_b[0] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.1.bias", e);
+            m->gn_g[1] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.4.weight", e);
+            m->gn_b[1] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.encoders.%d.net.4.bias", e);
             e++;
         }
         if (v->use_attn[i]) {
@@ -367,10 +279,10 @@ static void walk(Loader *L, NwVae *v)
             ld_conv(L, &m->conv[1], cout, 2 * cout, 3, 1, 1, 1, p);
             snprintf(p, sizeof(p), "vae.decoders.%d.net.6", d);
             ld_conv(L, &m->conv[2], cout, cout, 1, 1, 0, 1, p);
-            m->gn_g[0] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.2.weight", d);
-            m->gn_b[0] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.2.bias", d);
-            m->gn_g[1] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.5.weight", d);
-            m->gn_b[1] = ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.5.bias", d);
+            m->gn_g[0] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.2.weight", d);
+            m->gn_b[0] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.2.bias", d);
+            m->gn_g[1] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.5.weight", d);
+            m->gn_b[1] = nw_ld_tensor(L, 1, cout, 1, 1, 1, "vae.decoders.%d.net.5.bias", d);
             d++;
         }
         if (v->use_attn[i]) {
@@ -398,17 +310,17 @@ static void walk(Loader *L, NwVae *v)
     /* vector quantiser */
     const int K = v->codebook_size, cd = v->codebook_dim, cz = v->feature_dim;
     if (v->has_proj) {
-        v->proj_in_w = ld_tensor(L, 2, cd, cz, 1, 1, "vae.vq.project_in.weight");
-        v->proj_in_b = ld_tensor(L, 1, cd, 1, 1, 1, "vae.vq.project_in.bias");
-        v->proj_out_w = ld_tensor(L, 2, cz, cd, 1, 1, "vae.vq.project_out.weight");
-        v->proj_out_b = ld_tensor(L, 1, cz, 1, 1, 1, "vae.vq.project_out.bias");
+        v->proj_in_w = nw_ld_tensor(L, 2, cd, cz, 1, 1, "vae.vq.project_in.weight");
+        v->proj_in_b = nw_ld_tensor(L, 1, cd, 1, 1, 1, "vae.vq.project_in.bias");
+        v->proj_out_w = nw_ld_tensor(L, 2, cz, cd, 1, 1, "vae.vq.project_out.weight");
+        v->proj_out_b = nw_ld_tensor(L, 1, cz, 1, 1, 1, "vae.vq.project_out.bias");
     }
     const NwGgufTensor *t = L->g ? nw_gguf_find_tensor(L->g, "vae.vq._codebook.embed") : NULL;
     if (t && t->n_dims == 3 && t->shape[0] == 1)
-        v->codebook = ld_tensor(L, 3, 1, K, cd, 1, "vae.vq._codebook.embed");
+        v->codebook = nw_ld_tensor(L, 3, 1, K, cd, 1, "vae.vq._codebook.embed");
     else
-        v->codebook = ld_tensor(L, 2, K, cd, 1, 1, "vae.vq._codebook.embed");
-    v->code_sqnorm = ld_alloc(L, K);
+        v->codebook = nw_ld_tensor(L, 2, K, cd, 1, 1, "vae.vq._codebook.embed");
+    v->code_sqnorm = nw_ld_table(L, K);
 }
 
 static size_t module_max_act(const NwVae *v, const NwVaeModule *m)
@@ -447,7 +359,8 @@ static void count_modules(NwVae *v)
 int nw_vae_describe(const NwVae *hp, NwVaeTensorFn fn, void *opaque)
 {
     NwVae v = *hp;
-    Loader L = {NULL, NULL, NULL, 0, 0, fn, opaque};
+    NwLoader L;
+    nw_loader_init(&L, NULL, NULL, fn, opaque);
     v.feature_dim = v.dim * v.layer_mults[v.num_layers - 1];
     v.fmap_size = v.image_size >> v.num_layers;
     v.has_proj = v.codebook_dim != v.feature_dim;
@@ -459,7 +372,7 @@ int nw_vae_describe(const NwVae *hp, NwVaeTensorFn fn, void *opaque)
         nw_free(v.dec);
         return NUWA_ERR_NOMEM;
     }
-    walk(&L, &v);
+    nw_vae_walk(&v, &L);
     nw_free(v.enc);
     nw_free(v.dec);
     return 0;
@@ -493,9 +406,8 @@ int nw_vae_write_hparams(const NwVae *v, NwGgufWriter *w)
     return r ? NUWA_ERR_NOMEM : 0;
 }
 
-int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
+int nw_vae_hparams(NwVae *v, const NwGguf *g, const NwLog *log)
 {
-    Loader L = {g, log, NULL, 0, 0, NULL, NULL};
     int ret;
     memset(v, 0, sizeof(*v));
     if ((ret = read_hparams(v, g, log)) < 0)
@@ -504,40 +416,29 @@ int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
     v->enc = nw_calloc(v->n_enc, sizeof(*v->enc));
     v->dec = nw_calloc(v->n_dec, sizeof(*v->dec));
     if (!v->enc || !v->dec) {
-        ret = NUWA_ERR_NOMEM;
-        goto fail;
+        nw_vae_free(v);
+        return NUWA_ERR_NOMEM;
     }
-    walk(&L, v);  /* validate + count */
-    if (L.err) {
-        ret = L.err;
-        goto fail;
-    }
-    v->blob = nw_alloc(L.used * sizeof(float));
-    if (!v->blob) {
-        nw_log(log, NUWA_LOG_ERROR, "model: cannot allocate %zu MiB of weights\n",
-               L.used * sizeof(float) >> 20);
-        ret = NUWA_ERR_NOMEM;
-        goto fail;
-    }
-    L.blob = v->blob;
-    L.used = 0;
-    walk(&L, v);  /* convert */
-    if (L.err) {
-        ret = L.err;
-        goto fail;
-    }
+    return 0;
+}
 
+void nw_vae_finish(NwVae *v, const NwLoader *L)
+{
     const int K = v->codebook_size, cd = v->codebook_dim;
+    const float *cb = nw_ld_ptr(L, v->codebook);
+    float *sq = nw_ld_ptr(L, v->code_sqnorm);
     int bad = 0;
+    if (!cb || !sq)
+        return;
     for (int k = 0; k < K; k++) {
         double s = 0;
         for (int c = 0; c < cd; c++)
-            s += (double)v->codebook[(size_t)k * cd + c] * v->codebook[(size_t)k * cd + c];
-        v->code_sqnorm[k] = (float)s;
+            s += (double)cb[(size_t)k * cd + c] * cb[(size_t)k * cd + c];
+        sq[k] = (float)s;
         bad += v->use_cosine_sim && fabs(sqrt(s) - 1.0) > 1e-3;
     }
     if (bad)
-        nw_log(log, NUWA_LOG_WARNING,
+        nw_log(L->log, NUWA_LOG_WARNING,
                "model: %d of %d codes of the cosine codebook are not unit-norm; tokens may differ "
                "from a model trained with this codebook\n", bad, K);
 
@@ -548,10 +449,30 @@ int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
         v->max_act = NW_MAX(v->max_act, module_max_act(v, &v->dec[i]));
     const size_t T = (size_t)v->fmap_size * v->fmap_size;
     v->max_act = NW_MAX(v->max_act, (size_t)NW_MAX(cd, v->feature_dim) * T);
+}
+
+int nw_vae_load(NwVae *v, const NwGguf *g, const NwLog *log)
+{
+    NwLoader L;
+    int ret;
+    if ((ret = nw_vae_hparams(v, g, log)) < 0)
+        return ret;
+    nw_loader_init(&L, g, log, NULL, NULL);
+    nw_vae_walk(v, &L); /* validate + count */
+    if (!L.err && nw_loader_alloc(&L) == 0) {
+        nw_loader_rewind(&L);
+        nw_vae_walk(v, &L); /* convert */
+    }
+    if (L.err) {
+        nw_free(L.blob);
+        nw_vae_free(v);
+        return L.err;
+    }
+    nw_vae_finish(v, &L);
+    v->own = L.blob;
+    v->own_floats = L.used;
+    v->w = L.blob;
     return 0;
-fail:
-    nw_vae_free(v);
-    return ret;
 }
 
 void nw_vae_free(NwVae *v)
@@ -560,7 +481,7 @@ void nw_vae_free(NwVae *v)
         return;
     nw_free(v->enc);
     nw_free(v->dec);
-    nw_free(v->blob);
+    nw_free(v->own);
     memset(v, 0, sizeof(*v));
 }
 
@@ -596,11 +517,42 @@ size_t nw_vae_scratch_floats(const NwVae *v, const NwOps *ops, int n_threads)
     return mx;
 }
 
-static void conv(const NwOps *ops, const NwCtx *ctx, const NwVaeConv *cv, int size,
+#define WP(x) nw_wp(v->w, (x))
+
+int nw_vae_bufs_alloc(NwVaeBufs *b, const NwVae *v, const NwOps *ops, const NwCtx *ctx)
+{
+    const size_t img = (size_t)v->channels * v->image_size * v->image_size;
+    const size_t T = (size_t)v->fmap_size * v->fmap_size;
+    memset(b, 0, sizeof(*b));
+    b->x = ops->mem_alloc(ctx, v->max_act * sizeof(float));
+    b->t1 = ops->mem_alloc(ctx, v->max_act * sizeof(float));
+    b->t2 = ops->mem_alloc(ctx, v->max_act * sizeof(float));
+    b->img = ops->mem_alloc(ctx, img * sizeof(float));
+    b->tok = ops->mem_alloc(ctx, T * sizeof(int32_t));
+    if (!b->x || !b->t1 || !b->t2 || !b->img || !b->tok) {
+        nw_vae_bufs_free(b, ops, ctx);
+        return NUWA_ERR_NOMEM;
+    }
+    return 0;
+}
+
+void nw_vae_bufs_free(NwVaeBufs *b, const NwOps *ops, const NwCtx *ctx)
+{
+    if (ops) {
+        ops->mem_free(ctx, b->x);
+        ops->mem_free(ctx, b->t1);
+        ops->mem_free(ctx, b->t2);
+        ops->mem_free(ctx, b->img);
+        ops->mem_free(ctx, b->tok);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+static void conv(const NwVae *v, const NwOps *ops, const NwCtx *ctx, const NwVaeConv *cv, int size,
                  const float *in, float *out, int act)
 {
     const NwConv2d d = {cv->cin, size, size, cv->cout, cv->k, cv->k, cv->stride, cv->pad, act};
-    ops->conv2d(ctx, &d, in, cv->w, cv->b, out);
+    ops->conv2d(ctx, &d, in, WP(cv->w), WP(cv->b), out);
 }
 
 /* Runs one module on buf[0] (its input); the output is left in buf[0] (buffers may rotate).
@@ -613,37 +565,37 @@ static int run_module(const NwVae *v, const NwOps *ops, const NwCtx *ctx, const 
     float *x = buf[0], *t1 = buf[1], *t2 = buf[2];
     switch (m->kind) {
     case NW_VAE_DOWN:
-        conv(ops, ctx, &m->conv[0], s, x, t1, NW_ACT_LRELU);
+        conv(v, ops, ctx, &m->conv[0], s, x, t1, NW_ACT_LRELU);
         buf[0] = t1;
         buf[1] = x;
         return m->conv[0].cout;
     case NW_VAE_RES:
-        conv(ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
-        ops->group_norm(ctx, t1, t1, C, (int)hw, v->resnet_groups, m->gn_g[0], m->gn_b[0], GN_EPS, NW_ACT_LRELU);
-        conv(ops, ctx, &m->conv[1], s, t1, t2, NW_ACT_NONE);
-        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, m->gn_g[1], m->gn_b[1], GN_EPS, NW_ACT_LRELU);
-        conv(ops, ctx, &m->conv[2], s, t2, t1, NW_ACT_NONE);
+        conv(v, ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
+        ops->group_norm(ctx, t1, t1, C, (int)hw, v->resnet_groups, WP(m->gn_g[0]), WP(m->gn_b[0]), GN_EPS, NW_ACT_LRELU);
+        conv(v, ops, ctx, &m->conv[1], s, t1, t2, NW_ACT_NONE);
+        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, WP(m->gn_g[1]), WP(m->gn_b[1]), GN_EPS, NW_ACT_LRELU);
+        conv(v, ops, ctx, &m->conv[2], s, t2, t1, NW_ACT_NONE);
         ops->add(ctx, x, t1, (size_t)C * hw);
         return C;
     case NW_VAE_GLURES:
-        conv(ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
+        conv(v, ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
         ops->glu(ctx, t1, t2, C, (int)hw);
-        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, m->gn_g[0], m->gn_b[0], GN_EPS, NW_ACT_NONE);
-        conv(ops, ctx, &m->conv[1], s, t2, t1, NW_ACT_NONE);
+        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, WP(m->gn_g[0]), WP(m->gn_b[0]), GN_EPS, NW_ACT_NONE);
+        conv(v, ops, ctx, &m->conv[1], s, t2, t1, NW_ACT_NONE);
         ops->glu(ctx, t1, t2, C, (int)hw);
-        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, m->gn_g[1], m->gn_b[1], GN_EPS, NW_ACT_NONE);
-        conv(ops, ctx, &m->conv[2], s, t2, t1, NW_ACT_NONE);
+        ops->group_norm(ctx, t2, t2, C, (int)hw, v->resnet_groups, WP(m->gn_g[1]), WP(m->gn_b[1]), GN_EPS, NW_ACT_NONE);
+        conv(v, ops, ctx, &m->conv[2], s, t2, t1, NW_ACT_NONE);
         ops->add(ctx, x, t1, (size_t)C * hw);
         return C;
     case NW_VAE_ATTN:
-        conv(ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
-        ops->vqgan_attn(ctx, t1, t2, v->attn_heads, v->attn_dim_head, (int)hw, m->scale, m->bias);
-        conv(ops, ctx, &m->conv[1], s, t2, t1, NW_ACT_NONE);
-        ops->layer_norm_chan(ctx, t1, x, C, (int)hw, m->ln_g, m->ln_b, LN_EPS, x);
+        conv(v, ops, ctx, &m->conv[0], s, x, t1, NW_ACT_NONE);
+        ops->vqgan_attn(ctx, t1, t2, v->attn_heads, v->attn_dim_head, (int)hw, WP(m->scale), WP(m->bias));
+        conv(v, ops, ctx, &m->conv[1], s, t2, t1, NW_ACT_NONE);
+        ops->layer_norm_chan(ctx, t1, x, C, (int)hw, WP(m->ln_g), WP(m->ln_b), LN_EPS, x);
         return C;
     case NW_VAE_UP:
         ops->upsample2x(ctx, x, t1, C, s, s);
-        conv(ops, ctx, &m->conv[0], 2 * s, t1, x, NW_ACT_LRELU);
+        conv(v, ops, ctx, &m->conv[0], 2 * s, t1, x, NW_ACT_LRELU);
         return m->conv[0].cout;
     default:
         return C;
@@ -659,6 +611,19 @@ static int out_size(const NwVaeModule *m)
     }
 }
 
+/* Test hooks see host memory: the tensor is downloaded for them (never on the product path). */
+static void call_hook(const NwOps *ops, const NwCtx *ctx, NwVaeHook hook, void *opaque, int stage, int index,
+                      const float *x, int c, int h, int w)
+{
+    const size_t n = (size_t)c * h * w;
+    float *tmp = nw_alloc(n * sizeof(float));
+    if (!tmp)
+        return;
+    ops->download(ctx, tmp, x, n * sizeof(float));
+    hook(opaque, stage, index, tmp, c, h, w);
+    nw_free(tmp);
+}
+
 void nw_vae_encode_image(const NwVae *v, const NwOps *ops, const NwCtx *ctx, NwVaeBufs *b,
                          const float *img, int32_t *tokens, float *margin, NwVaeHook hook,
                          void *opaque)
@@ -666,22 +631,22 @@ void nw_vae_encode_image(const NwVae *v, const NwOps *ops, const NwCtx *ctx, NwV
     float *buf[3] = {b->x, b->t1, b->t2};
     const int T = v->fmap_size * v->fmap_size;
     int c;
-    conv(ops, ctx, &v->enc[0].conv[0], v->image_size, img, buf[0], NW_ACT_NONE);
+    conv(v, ops, ctx, &v->enc[0].conv[0], v->image_size, img, buf[0], NW_ACT_NONE);
     c = v->dim;
     if (hook)
-        hook(opaque, NW_STAGE_ENC, 0, buf[0], c, v->image_size, v->image_size);
+        call_hook(ops, ctx, hook, opaque, NW_STAGE_ENC, 0, buf[0], c, v->image_size, v->image_size);
     for (int i = 1; i < v->n_enc; i++) {
         c = run_module(v, ops, ctx, &v->enc[i], buf);
         if (hook)
-            hook(opaque, NW_STAGE_ENC, i, buf[0], c, out_size(&v->enc[i]), out_size(&v->enc[i]));
+            call_hook(ops, ctx, hook, opaque, NW_STAGE_ENC, i, buf[0], c, out_size(&v->enc[i]), out_size(&v->enc[i]));
     }
     float *z = buf[0], *t = buf[1];
     if (v->has_proj)
-        ops->matmul(ctx, v->codebook_dim, T, v->feature_dim, v->proj_in_w, v->feature_dim, 0, z, T, 0,
-                    v->proj_in_b, t, T);
+        ops->matmul(ctx, v->codebook_dim, T, v->feature_dim, WP(v->proj_in_w), v->feature_dim, 0, z, T, 0,
+                    WP(v->proj_in_b), t, T);
     else
-        memcpy(t, z, sizeof(float) * (size_t)v->feature_dim * T);
-    ops->vq_assign(ctx, t, v->codebook_dim, T, v->codebook, v->codebook_size, v->code_sqnorm,
+        ops->copy(ctx, t, z, sizeof(float) * (size_t)v->feature_dim * T);
+    ops->vq_assign(ctx, t, v->codebook_dim, T, WP(v->codebook), v->codebook_size, WP(v->code_sqnorm),
                    v->use_cosine_sim, tokens, margin);
 }
 
@@ -691,22 +656,20 @@ void nw_vae_decode_image(const NwVae *v, const NwOps *ops, const NwCtx *ctx, NwV
     float *buf[3] = {b->x, b->t1, b->t2};
     const int T = v->fmap_size * v->fmap_size, cd = v->codebook_dim;
     float *q = buf[1];
-    for (int t = 0; t < T; t++)
-        for (int c = 0; c < cd; c++)
-            q[(size_t)c * T + t] = v->codebook[(size_t)tokens[t] * cd + c];
+    ops->embed(ctx, WP(v->codebook), cd, tokens, T, NULL, q, 1); /* (cd, T) */
     if (v->has_proj)
-        ops->matmul(ctx, v->feature_dim, T, cd, v->proj_out_w, cd, 0, q, T, 0, v->proj_out_b,
+        ops->matmul(ctx, v->feature_dim, T, cd, WP(v->proj_out_w), cd, 0, q, T, 0, WP(v->proj_out_b),
                     buf[0], T);
     else
-        memcpy(buf[0], q, sizeof(float) * (size_t)cd * T);
+        ops->copy(ctx, buf[0], q, sizeof(float) * (size_t)cd * T);
     if (hook)
-        hook(opaque, NW_STAGE_QUANT, 0, buf[0], v->feature_dim, v->fmap_size, v->fmap_size);
+        call_hook(ops, ctx, hook, opaque, NW_STAGE_QUANT, 0, buf[0], v->feature_dim, v->fmap_size, v->fmap_size);
     for (int i = 0; i < v->n_dec - 1; i++) {
         const int c = run_module(v, ops, ctx, &v->dec[i], buf);
         if (hook)
-            hook(opaque, NW_STAGE_DEC, i, buf[0], c, out_size(&v->dec[i]), out_size(&v->dec[i]));
+            call_hook(ops, ctx, hook, opaque, NW_STAGE_DEC, i, buf[0], c, out_size(&v->dec[i]), out_size(&v->dec[i]));
     }
-    conv(ops, ctx, &v->dec[v->n_dec - 1].conv[0], v->image_size, buf[0], img, NW_ACT_NONE);
+    conv(v, ops, ctx, &v->dec[v->n_dec - 1].conv[0], v->image_size, buf[0], img, NW_ACT_NONE);
     if (hook)
-        hook(opaque, NW_STAGE_DEC, v->n_dec - 1, img, v->channels, v->image_size, v->image_size);
+        call_hook(ops, ctx, hook, opaque, NW_STAGE_DEC, v->n_dec - 1, img, v->channels, v->image_size, v->image_size);
 }

@@ -11,6 +11,7 @@
 #include "gguf.h"
 #include "internal.h"
 #include "ops.h"
+#include "weights.h"
 
 #define NW_VAE_MAX_LAYERS 16
 
@@ -25,7 +26,7 @@ enum NwVaeKind {
 
 typedef struct NwVaeConv {
     int cin, cout, k, stride, pad;
-    const float *w, *b;
+    NwW w, b;
 } NwVaeConv;
 
 typedef struct NwVaeModule {
@@ -33,11 +34,11 @@ typedef struct NwVaeModule {
     int c;              /* channels at the module input */
     int size;           /* spatial side at the module input */
     NwVaeConv conv[3];  /* RES/GLURES: net.0, net.3, net.6; ATTN: to_qkv, to_out; others: conv[0] */
-    const float *gn_g[2], *gn_b[2];
+    NwW gn_g[2], gn_b[2];
     /* attention */
-    float *scale;       /* exp(scale), (heads) — owned by the model's blob */
-    float *bias;        /* continuous position bias (heads, n, n), precomputed — owned */
-    const float *ln_g, *ln_b;
+    NwW scale;          /* exp(scale), (heads), precomputed */
+    NwW bias;           /* continuous position bias (heads, n, n), precomputed */
+    NwW ln_g, ln_b;
 } NwVaeModule;
 
 typedef struct NwVae {
@@ -49,22 +50,33 @@ typedef struct NwVae {
 
     int n_enc, n_dec;
     NwVaeModule *enc, *dec;
-    const float *codebook;     /* (K, cd) */
-    float *code_sqnorm;        /* (K) */
-    const float *proj_in_w, *proj_in_b, *proj_out_w, *proj_out_b;
+    NwW codebook;              /* (K, cd) */
+    NwW code_sqnorm;           /* (K) */
+    NwW proj_in_w, proj_in_b, proj_out_w, proj_out_b;
 
-    float *blob;               /* every float32 weight and precomputed table */
+    const float *w;            /* the blob the plan is bound to (host or device memory) */
+    float *own;                /* the host blob when nw_vae_load made it */
+    size_t own_floats;
     size_t max_act;            /* floats of the largest activation (one buffer) */
 } NwVae;
 
-/** Reads hyperparameters and weights from an open GGUF and builds the plan. On failure logs
- * why and returns NUWA_ERR_BAD_MODEL / NUWA_ERR_NOMEM; *vae is then zeroed. */
+/** Reads and checks the nuwa.vae.* hyperparameters and sizes the plan. Returns 0 or
+ * NUWA_ERR_BAD_MODEL / NUWA_ERR_NOMEM (logged). */
+int nw_vae_hparams(NwVae *vae, const NwGguf *g, const NwLog *log);
+/** One loader walk over the plan (weights.h). */
+void nw_vae_walk(NwVae *vae, NwLoader *L);
+/** After the converting walk: code norms and activation sizes from the host blob L->blob. */
+void nw_vae_finish(NwVae *vae, const NwLoader *L);
+
+/** Hyperparameters + weights into a blob of its own (vae->own, vae->w): VQGAN-only users
+ * (tests, benchmarks). On failure logs why and returns NUWA_ERR_BAD_MODEL / NUWA_ERR_NOMEM;
+ * *vae is then zeroed. */
 int nw_vae_load(NwVae *vae, const NwGguf *g, const NwLog *log);
 void nw_vae_free(NwVae *vae);
 
 /** Reports every tensor (name, PyTorch shape) that a model with the hyperparameters of `hp`
  * must contain, in plan order (model writers, tests, random models for benchmarks). */
-typedef void (*NwVaeTensorFn)(void *opaque, const char *name, int n_dims, const int64_t *shape);
+typedef NwTensorFn NwVaeTensorFn;
 int nw_vae_describe(const NwVae *hp, NwVaeTensorFn fn, void *opaque);
 /** Writes the hyperparameters of `v` as nuwa.vae.* metadata (plus general.architecture). */
 int nw_vae_write_hparams(const NwVae *v, NwGgufWriter *w);
@@ -72,22 +84,30 @@ int nw_vae_write_hparams(const NwVae *v, NwGgufWriter *w);
 /** Scratch (floats) the passes need with these ops and thread count. */
 size_t nw_vae_scratch_floats(const NwVae *vae, const NwOps *ops, int n_threads);
 
-/** Working memory of a pass: three activation buffers of vae->max_act floats + scratch. */
+/** Working memory of a pass, backend memory: three activation buffers of vae->max_act
+ * floats, the planar image and the token grid. */
 typedef struct NwVaeBufs {
-    float *x, *t1, *t2;
+    float *x, *t1, *t2, *img;
+    int32_t *tok;
 } NwVaeBufs;
 
+int nw_vae_bufs_alloc(NwVaeBufs *b, const NwVae *vae, const NwOps *ops, const NwCtx *ctx);
+void nw_vae_bufs_free(NwVaeBufs *b, const NwOps *ops, const NwCtx *ctx);
+
 enum NwVaeStage { NW_STAGE_ENC = 0, NW_STAGE_QUANT = 1, NW_STAGE_DEC = 2 };
-/** Observer of intermediate outputs (tests): stage, module index, tensor (c, h, w). */
+/** Observer of intermediate outputs (tests): stage, module index, tensor (c, h, w) in host
+ * memory (downloaded for the hook). */
 typedef void (*NwVaeHook)(void *opaque, int stage, int index, const float *x, int c, int h, int w);
 
 /** Encodes one planar float image (channels, S, S) into fmap^2 tokens; margin (may be NULL)
- * receives the top-1 minus top-2 distance of each token. */
+ * receives the top-1 minus top-2 distance of each token. img, tokens, margin: backend memory
+ * (img may be b->img, tokens b->tok). */
 void nw_vae_encode_image(const NwVae *vae, const NwOps *ops, const NwCtx *ctx, NwVaeBufs *b,
                          const float *img, int32_t *tokens, float *margin, NwVaeHook hook,
                          void *opaque);
 
-/** Decodes fmap^2 tokens (each in [0, K), checked by the caller) into (channels, S, S). */
+/** Decodes fmap^2 tokens (each in [0, K), checked by the caller) into (channels, S, S);
+ * backend memory. */
 void nw_vae_decode_image(const NwVae *vae, const NwOps *ops, const NwCtx *ctx, NwVaeBufs *b,
                          const int32_t *tokens, float *img, NwVaeHook hook, void *opaque);
 

@@ -14,6 +14,7 @@
 
 #include "nuwa.h"
 #include "ops.h"
+#include "backends.h"
 #include "testutil.h"
 #include "tolerances.h"
 #include "vqgan.h"
@@ -100,31 +101,48 @@ static const char *stage_name(int s)
     return s == NW_STAGE_ENC ? "encoders" : s == NW_STAGE_DEC ? "decoders" : "quantize";
 }
 
-static void run_golden(const char *name, const NwOps *ops, int threads)
+static void run_golden(const char *name, int backend, int threads)
 {
     Golden G;
+    TBackend B;
     open_fixture(&G, name);
+    NwVae vv = G.vae;
+    const NwVae *v = &vv;
+    if (tb_open(&B, backend, threads, 0)) {
+        close_fixture(&G);
+        return;
+    }
+    const NwOps *ops = &B.ops;
     G.ops = ops;
-    const NwVae *v = &G.vae;
-    const int T = v->fmap_size * v->fmap_size;
     const size_t scratch = nw_vae_scratch_floats(v, ops, threads);
-    NwCtx ctx = {threads, nw_alloc((scratch ? scratch : 1) * sizeof(float)), scratch, NULL};
-    NwVaeBufs b = {nw_alloc(v->max_act * 4), nw_alloc(v->max_act * 4), nw_alloc(v->max_act * 4)};
+    tb_close(&B);
+    cr_assert_eq(tb_open(&B, backend, threads, scratch), 0);
+    ops = &B.ops;
+    G.ops = ops;
+    if (B.dev)
+        vv.w = tb_up(&B, G.vae.own, G.vae.own_floats * sizeof(float));
+    NwCtx ctx = B.ctx;
+    NwVaeBufs b;
+    cr_assert_eq(nw_vae_bufs_alloc(&b, v, ops, &ctx), 0);
+    const int T = v->fmap_size * v->fmap_size;
     const size_t img_n = (size_t)v->channels * v->image_size * v->image_size;
-    float *out = nw_alloc(img_n * 4);
     int32_t *tok = malloc(sizeof(int32_t) * T);
     float *margin = malloc(sizeof(float) * T);
+    float *d_margin = tb_up(&B, NULL, sizeof(float) * T);
     size_t n;
     const float *input = fixture_f32(G.g, "test.input", &n);
     const float *ref_margin = fixture_f32(G.g, "test.margin", &n);
     const NwGgufTensor *ti = nw_gguf_find_tensor(G.g, "test.indices");
     cr_assert(ti && ti->type == NW_TYPE_I32 && ti->n_elems == (uint64_t)G.batch * T);
     const int32_t *ref_idx = ti->data;
-    cr_assert(ctx.scratch && b.x && b.t1 && b.t2 && out && tok && margin);
+    cr_assert(tok && margin);
 
     int idx_bad = 0, ties = 0;
     for (G.item = 0; G.item < G.batch; G.item++) {
-        nw_vae_encode_image(v, ops, &ctx, &b, input + img_n * G.item, tok, margin, hook, &G);
+        ops->upload(&ctx, b.img, input + img_n * G.item, sizeof(float) * img_n);
+        nw_vae_encode_image(v, ops, &ctx, &b, b.img, b.tok, d_margin, hook, &G);
+        tb_down(&B, tok, b.tok, sizeof(int32_t) * T);
+        tb_down(&B, margin, d_margin, sizeof(float) * T);
         for (int t = 0; t < T; t++) {
             const int32_t want = ref_idx[G.item * T + t];
             const float m = ref_margin[G.item * T + t];
@@ -140,8 +158,10 @@ static void run_golden(const char *name, const NwOps *ops, int threads)
             }
         }
         /* decode from the reference's indices so the decoder is checked on its own */
-        nw_vae_decode_image(v, ops, &ctx, &b, ref_idx + G.item * T, out, hook, &G);
+        ops->upload(&ctx, b.tok, ref_idx + G.item * T, sizeof(int32_t) * T);
+        nw_vae_decode_image(v, ops, &ctx, &b, b.tok, b.img, hook, &G);
     }
+    tb_sync(&B, name);
     fprintf(stderr, "  %s/%s: %d of %d indices differ (%d recorded ties skipped); worst tensor %.2g of max\n",
             name, ops->name, idx_bad, G.batch * T, ties, G.worst);
     cr_expect_eq(idx_bad, 0, "%s/%s: %d VQ indices differ from the reference", name, ops->name, idx_bad);
@@ -150,25 +170,15 @@ static void run_golden(const char *name, const NwOps *ops, int threads)
 
     free(tok);
     free(margin);
-    nw_free(out);
-    nw_free(b.x);
-    nw_free(b.t1);
-    nw_free(b.t2);
-    nw_free(ctx.scratch);
+    nw_vae_bufs_free(&b, ops, &ctx);
+    tb_close(&B);
     close_fixture(&G);
 }
 
 static void run_all_backends(const char *name)
 {
-    NwOps ops;
-    nw_ops_init_ref(&ops);
-    run_golden(name, &ops, 1);
-    nw_ops_init_cpu(&ops, 0);
-    run_golden(name, &ops, 2);
-    if (nw_cpu_flags() & NW_CPU_AVX2) {
-        nw_ops_init_cpu(&ops, NW_CPU_AVX2);
-        run_golden(name, &ops, 2);
-    }
+    for (int i = 0; i < tb_count(); i++)
+        run_golden(name, i, i == 0 ? 1 : 2);
 }
 
 Test(golden, vae_v1_cosine_projections_attention) { run_all_backends("vae_v1"); }

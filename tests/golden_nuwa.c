@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "generate.h"
 #include "ops.h"
 #include "testutil.h"
@@ -87,29 +88,42 @@ static int cmp(const Fx *F, const char *what, const char *tensor, int b, const f
     return bad == 0;
 }
 
-static void run_forward(const char *name, const NwOps *ops)
+/* The plan of F bound to backend b's copy of its blob. */
+static NwNuwa bind_nuwa(const Fx *F, TBackend *b)
+{
+    NwNuwa m = F->m;
+    m.w = b->dev ? tb_up(b, F->m.own, F->m.own_floats * sizeof(float)) : F->m.own;
+    m.own = NULL;
+    return m;
+}
+
+static void run_forward(const char *name, TBackend *B)
 {
     Fx F;
     fx_open(&F, name);
-    const NwNuwa *m = &F.m;
+    const NwOps *ops = &B->ops;
+    const NwNuwa mm = bind_nuwa(&F, B), *m = &mm;
     const int d = m->dim, V = m->V, n = 1 + F.L, tn = F.text_n;
     const int wl = m->dec_rev ? 2 * d : d, wt = m->enc_rev ? 2 * d : d;
-    NwCtx ctx = {2, NULL, 0, NULL};
+    NwCtx ctx = B->ctx;
     NwTfWork w;
     NwTextCtx t;
     NwDecState s;
-    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, n, 2), 0);
-    cr_assert_eq(nw_text_ctx_alloc(&t, m), 0);
-    cr_assert_eq(nw_dec_state_alloc(&s, m, n), 0);
+    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, &ctx, n, ctx.n_threads), 0);
+    cr_assert_eq(nw_text_ctx_alloc(&t, m, ops, &ctx), 0);
+    cr_assert_eq(nw_dec_state_alloc(&s, m, ops, &ctx, n), 0);
     float *tl = malloc(sizeof(float) * m->enc_depth * m->text_len * wt);
     float *dl = malloc(sizeof(float) * m->dec_depth * n * wl);
-    float *rows = malloc(sizeof(float) * n * d), *out = malloc(sizeof(float) * n * d);
+    float *out = malloc(sizeof(float) * n * d), *emb = malloc(sizeof(float) * m->text_len * d);
     float *logits = malloc(sizeof(float) * n * V), *row_tmp = malloc(sizeof(float) * m->text_len * wt);
+    float *d_rows = tb_up(B, NULL, sizeof(float) * n * d), *d_out = tb_up(B, NULL, sizeof(float) * n * d);
+    float *d_logits = tb_up(B, NULL, sizeof(float) * n * V);
+    int32_t *d_ids = tb_up(B, NULL, sizeof(int32_t) * F.L);
     const int32_t *text = fx_tensor(&F, "test.text")->data, *vt = fx_tensor(&F, "test.video_tokens")->data;
     char first_bad[96] = "";
 #define CHECK(what, tensor, got, r, wd)                                                        \
     do {                                                                                       \
-        if (!cmp(&F, what, tensor, b, got, r, wd, ops->name) && !first_bad[0])                 \
+        if (!cmp(&F, what, tensor, b, got, r, wd, B->name) && !first_bad[0])                   \
             snprintf(first_bad, sizeof(first_bad), "%s (item %d)", what, b);                   \
     } while (0)
 
@@ -124,14 +138,14 @@ static void run_forward(const char *name, const NwOps *ops)
             memcpy(row_tmp, tl + (size_t)l * m->text_len * wt, sizeof(float) * tn * wt);
             CHECK(wh, nm, row_tmp, tn, wt);
         }
-        CHECK("text_embeds", "test.text_embeds", t.embeds, tn, d);
+        tb_down(B, emb, t.embeds, sizeof(float) * m->text_len * d);
+        CHECK("text_embeds", "test.text_embeds", emb, tn, d);
 
-        memcpy(rows, m->video_bos, sizeof(float) * d);
-        for (int p = 1; p < n; p++)
-            nw_dec_input_row(m, vt[(size_t)b * F.L + p - 1], p - 1, rows + (size_t)p * d);
+        B->ops.upload(&ctx, d_ids, vt + (size_t)b * F.L, sizeof(int32_t) * F.L);
+        nw_dec_inputs(m, ops, &ctx, d_ids, 0, n, d_rows);
         w.layer_out = dl;
         nw_dec_state_reset(&s);
-        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 0, &s, rows, n, out, logits), 0);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 0, &s, d_rows, n, d_out, d_logits, 0), 0);
         w.layer_out = NULL;
         for (int l = 0; l < m->dec_depth; l++) {
             char nm[64], wh[64];
@@ -139,35 +153,53 @@ static void run_forward(const char *name, const NwOps *ops)
             snprintf(wh, sizeof(wh), "decoder layer %d", l);
             CHECK(wh, nm, dl + (size_t)l * n * wl, n, wl);
         }
+        tb_down(B, out, d_out, sizeof(float) * n * d);
+        tb_down(B, logits, d_logits, sizeof(float) * n * V);
         CHECK("dec_out", "test.dec_out", out, n, d);
         CHECK("logits", "test.logits", logits, n, V);
         nw_dec_state_reset(&s);
-        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, rows, n, NULL, logits), 0);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, d_rows, n, NULL, d_logits, 0), 0);
+        tb_down(B, logits, d_logits, sizeof(float) * n * V);
         CHECK("logits_uncond", "test.logits_uncond", logits, n, V);
         nw_dec_state_reset(&s);
-        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, out, n, NULL, logits), 0);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, d_out, n, NULL, d_logits, 0), 0);
+        tb_down(B, logits, d_logits, sizeof(float) * n * V);
         CHECK("logits_uncond_b2", "test.logits_uncond_b2", logits, n, V);
+        /* the last row's logits alone (what generation asks for) are the same numbers */
+        nw_dec_state_reset(&s);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, d_out, n, NULL, d_logits, 1), 0);
+        float *last = malloc(sizeof(float) * V);
+        tb_down(B, last, d_logits, sizeof(float) * V);
+        /* (a GEMV instead of a GEMM row on the CPU: same values up to summation order) */
+        for (int v = 0; v < V; v++)
+            cr_expect(fabsf(last[v] - logits[(size_t)(n - 1) * V + v]) <= 1e-5f * (1.f + fabsf(last[v])),
+                      "%s/%s: last-row logit %d is %g, the full forward's %g", name, B->name, v, last[v],
+                      logits[(size_t)(n - 1) * V + v]);
+        free(last);
     }
-    cr_expect_eq(first_bad[0], 0, "%s/%s: first divergent tensor: %s", name, ops->name, first_bad);
+    tb_sync(B, name);
+    cr_expect_eq(first_bad[0], 0, "%s/%s: first divergent tensor: %s", name, B->name, first_bad);
     free(tl);
     free(dl);
-    free(rows);
     free(out);
+    free(emb);
     free(logits);
     free(row_tmp);
-    nw_dec_state_free(&s);
-    nw_text_ctx_free(&t);
-    nw_tf_work_free(&w);
+    nw_dec_state_free(&s, ops, &ctx);
+    nw_text_ctx_free(&t, ops, &ctx);
+    nw_tf_work_free(&w, ops, &ctx);
     fx_close(&F);
 }
 
 static void forward_all(const char *name)
 {
-    NwOps ops;
-    nw_ops_init_ref(&ops);
-    run_forward(name, &ops);
-    nw_ops_init_cpu(&ops, nw_cpu_flags());
-    run_forward(name, &ops);
+    for (int i = 0; i < tb_count(); i++) {
+        TBackend B;
+        if (tb_open(&B, i, 2, 0))
+            continue;
+        run_forward(name, &B);
+        tb_close(&B);
+    }
 }
 
 Test(golden_nuwa, n1_forward) { forward_all("nuwa_n1"); }
@@ -214,39 +246,54 @@ static void run_generate(const char *name, int K)
     const float *margin = fx_tensor(&F, key)->data;
     const int32_t *text = fx_tensor(&F, "test.text")->data;
 
-    NwOps ops;
-    nw_ops_init_cpu(&ops, nw_cpu_flags());
-    NwCtx ctx = {2, NULL, 0, NULL};
-    NwGen g;
-    float *wk = malloc(sizeof(float) * V), *u = malloc(sizeof(float) * V);
-    cr_assert_eq(nw_gen_init(&g, m, &ops, m->T, 2), 0);
-    NwGenOpts o = {cond, 1, 1};
-    for (int b = 0; b < GB; b++) {
-        int32_t padded[4096] = {0};
-        memcpy(padded, text + (size_t)rows_used[b] * F.text_n, sizeof(int32_t) * F.text_n);
-        nw_gen_start(&g, &ops, &ctx, padded, &o);
-        int diverged = -1, tie_at = -1;
-        for (int i = 0; i < steps; i++) {
-            cr_assert_eq(nw_gen_logits(&g, &ops, &ctx), 0);
-            memcpy(u, (const float *)tu->data + ((size_t)i * GB + b) * V, sizeof(float) * V);
-            int32_t tok = nw_sample(g.logits, V, thres, temp, u, wk, NULL);
-            const int32_t ref = want[(size_t)b * steps + i];
-            if (tok != ref && diverged < 0) {
-                diverged = i;
-                if (margin[(size_t)i * GB + b] < 1e-5f)
-                    tie_at = i;
+    for (int bi = 1; bi < tb_count(); bi++) { /* the reference ops are the CPU ones' spec: skipped */
+        TBackend B;
+        if (tb_open(&B, bi, 2, 0))
+            continue;
+        const NwOps *ops = &B.ops;
+        NwCtx ctx = B.ctx;
+        const NwNuwa mm = bind_nuwa(&F, &B);
+        NwGen g;
+        cr_assert_eq(nw_gen_init(&g, &mm, ops, &ctx, m->T, 2), 0);
+        float *d_u = tb_up(&B, NULL, sizeof(float) * V);
+        float *d_scr = tb_up(&B, NULL, sizeof(float) * (ops->sample_scratch(V, 2) + 1));
+        int32_t *d_tok = tb_up(&B, NULL, sizeof(int32_t));
+        NwCtx cs = ctx;
+        cs.scratch = d_scr;
+        cs.scratch_len = ops->sample_scratch(V, 2);
+        NwGenOpts o = {cond, 1, 1};
+        for (int b = 0; b < GB; b++) {
+            int32_t padded[4096] = {0};
+            memcpy(padded, text + (size_t)rows_used[b] * F.text_n, sizeof(int32_t) * F.text_n);
+            nw_gen_start(&g, ops, &ctx, padded, &o);
+            int diverged = -1, tie_at = -1;
+            for (int i = 0; i < steps; i++) {
+                cr_assert_eq(nw_gen_logits(&g, ops, &ctx), 0);
+                /* the reference's uniforms through the backend's sampling op */
+                ops->upload(&ctx, d_u, (const float *)tu->data + ((size_t)i * GB + b) * V, sizeof(float) * V);
+                const NwSampleParams sp = {thres, temp, 0, 0, d_u};
+                int32_t tok;
+                ops->sample(&cs, g.logits, V, &sp, d_tok, NULL);
+                ops->download(&ctx, &tok, d_tok, sizeof(tok));
+                const int32_t ref = want[(size_t)b * steps + i];
+                if (tok != ref && diverged < 0) {
+                    diverged = i;
+                    if (margin[(size_t)i * GB + b] < 1e-5f)
+                        tie_at = i;
+                }
+                tok = ref; /* continue on the reference's path */
+                cr_assert_eq(nw_gen_push(&g, ops, &ctx, &tok, 1), 0);
             }
-            tok = ref; /* continue on the reference's path */
-            cr_assert_eq(nw_gen_push(&g, &tok, 1), 0);
+            fprintf(stderr, "  %s/%s gen%d item %d: %d steps (cond_scale %g, temperature %g, thres %g, %u frames): %s\n",
+                    name, B.name, K, b, steps, cond, temp, thres, frames,
+                    diverged < 0 ? "all tokens identical" : "DIFFERENT");
+            cr_expect(diverged < 0 || tie_at == diverged, "%s/%s gen%d item %d: token %d differs from the reference",
+                      name, B.name, K, b, diverged);
         }
-        fprintf(stderr, "  %s gen%d item %d: %d steps (cond_scale %g, temperature %g, thres %g, %u frames): %s\n", name,
-                K, b, steps, cond, temp, thres, frames, diverged < 0 ? "all tokens identical" : "DIFFERENT");
-        cr_expect(diverged < 0 || tie_at == diverged, "%s gen%d item %d: token %d differs from the reference", name, K,
-                  b, diverged);
+        tb_sync(&B, name);
+        nw_gen_free(&g, ops, &ctx);
+        tb_close(&B);
     }
-    nw_gen_free(&g);
-    free(wk);
-    free(u);
     fx_close(&F);
 }
 

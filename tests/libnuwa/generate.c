@@ -15,6 +15,7 @@
 
 #include "generate.h"
 #include "ops.h"
+#include "backends.h"
 #include "testutil.h"
 #include "transformer.h"
 #include "vqgan.h"
@@ -162,19 +163,20 @@ static void gmodel_free(GModel *G)
     free(G->buf);
 }
 
-/* The reference loop: a fresh full forward of the whole window for every token. */
+/* The reference loop: a fresh full forward of the whole window for every token, on the scalar
+ * reference ops (host memory) and the host sampling spec. */
 static void brute_generate(const NwNuwa *m, const NwOps *ops, const int32_t *text, const NwGenOpts *o,
                            const int32_t *given, int n_given, int n_total, float thres, float temp, uint64_t seed,
                            int32_t *out)
 {
-    NwCtx ctx = {1, NULL, 0, NULL};
-    const int d = m->dim, V = m->V, maxrows = m->max_frames * m->T + 1;
+    NwCtx ctx = {1, NULL, 0, NULL, NULL};
+    const int V = m->V, maxrows = m->max_frames * m->T + 1, d = m->dim;
     NwTfWork w;
     NwTextCtx t;
     NwDecState s;
-    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, maxrows, 1), 0);
-    cr_assert_eq(nw_text_ctx_alloc(&t, m), 0);
-    cr_assert_eq(nw_dec_state_alloc(&s, m, maxrows), 0);
+    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, &ctx, maxrows, 1), 0);
+    cr_assert_eq(nw_text_ctx_alloc(&t, m, ops, &ctx), 0);
+    cr_assert_eq(nw_dec_state_alloc(&s, m, ops, &ctx, maxrows), 0);
     nw_text_encode(m, ops, &ctx, &w, text, &t, NULL);
     float *rows = malloc(sizeof(float) * maxrows * d), *outs = malloc(sizeof(float) * maxrows * d);
     float *lc = malloc(sizeof(float) * maxrows * V), *lu = malloc(sizeof(float) * maxrows * V);
@@ -183,15 +185,13 @@ static void brute_generate(const NwNuwa *m, const NwOps *ops, const int32_t *tex
     for (int L = n_given; L < n_total; L++) {
         const int64_t st = nw_gen_window_start(m, L, o->ref_window);
         const int n = 1 + L - (int)st;
-        memcpy(rows, m->video_bos, sizeof(float) * d);
-        for (int p = 1; p < n; p++)
-            nw_dec_input_row(m, out[st + p - 1], p - 1, rows + (size_t)p * d);
+        nw_dec_inputs(m, ops, &ctx, out + st, 0, n, rows);
         nw_dec_state_reset(&s);
-        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 0, &s, rows, n, outs, lc), 0);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 0, &s, rows, n, outs, lc, 0), 0);
         const float *c = lc + (size_t)(n - 1) * V;
         if (o->cond_scale != 1.f) {
             nw_dec_state_reset(&s);
-            cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, o->ref_guidance ? outs : rows, n, NULL, lu), 0);
+            cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, 1, &s, o->ref_guidance ? outs : rows, n, NULL, lu, 0), 0);
             const float *uu = lu + (size_t)(n - 1) * V;
             for (int v = 0; v < V; v++)
                 l[v] = uu[v] + (c[v] - uu[v]) * o->cond_scale;
@@ -208,31 +208,46 @@ static void brute_generate(const NwNuwa *m, const NwOps *ops, const int32_t *tex
     free(l);
     free(u);
     free(wk);
-    nw_dec_state_free(&s);
-    nw_text_ctx_free(&t);
-    nw_tf_work_free(&w);
+    nw_dec_state_free(&s, ops, &ctx);
+    nw_text_ctx_free(&t, ops, &ctx);
+    nw_tf_work_free(&w, ops, &ctx);
 }
 
-static void inc_generate(const NwNuwa *m, const NwOps *ops, int threads, int block, const int32_t *text,
-                         const NwGenOpts *o, const int32_t *given, int n_given, int n_total, float thres, float temp,
-                         uint64_t seed, int32_t *out)
+/* The product loop (nw_gen_*) on backend `bi`. Returns 0, or 1 when the backend is skipped.
+ * Also checks that generating moves nothing between host and backend but the sampled tokens:
+ * no upload, one 4-byte download per token. */
+static int inc_generate(const NwNuwa *m0, int bi, int threads, int block, const int32_t *text, const NwGenOpts *o,
+                        const int32_t *given, int n_given, int n_total, float thres, float temp, uint64_t seed,
+                        int32_t *out)
 {
-    NwCtx ctx = {threads, NULL, 0, NULL};
+    TBackend B;
     NwGen g;
-    float *u = malloc(sizeof(float) * m->V), *wk = malloc(sizeof(float) * m->V);
-    cr_assert_eq(nw_gen_init(&g, m, ops, block, threads), 0);
-    nw_gen_start(&g, ops, &ctx, text, o);
-    cr_assert_eq(nw_gen_push(&g, given, n_given), 0);
+    if (tb_open(&B, bi, threads, 0))
+        return 1;
+    NwNuwa mm = *m0;
+    if (B.dev)
+        mm.w = tb_up(&B, m0->own, m0->own_floats * sizeof(float));
+    NwCtx ctx = B.ctx;
+    cr_assert_eq(nw_gen_init(&g, &mm, &B.ops, &ctx, block, threads), 0);
+    nw_gen_start(&g, &B.ops, &ctx, text, o);
+    cr_assert_eq(nw_gen_push(&g, &B.ops, &ctx, given, n_given), 0);
     memcpy(out, given, sizeof(int32_t) * n_given);
+    const NwSampleParams sp = {thres, temp, seed, 0, NULL};
+    const NwXfer before = B.xfer;
     for (int L = n_given; L < n_total; L++) {
-        cr_assert_eq(nw_gen_logits(&g, ops, &ctx), 0);
-        nw_uniforms(seed, (uint64_t)L, u, m->V);
-        out[L] = nw_sample(g.logits, m->V, thres, temp, u, wk, NULL);
-        cr_assert_eq(nw_gen_push(&g, &out[L], 1), 0);
+        cr_assert_eq(nw_gen_logits(&g, &B.ops, &ctx), 0);
+        cr_assert_eq(nw_gen_sample(&g, &B.ops, &ctx, &sp, &out[L]), 0);
     }
-    nw_gen_free(&g);
-    free(u);
-    free(wk);
+    const long made = n_total - n_given;
+    cr_expect_eq(B.xfer.uploads - before.uploads, 0, "%s: %ld uploads while generating", B.name,
+                 B.xfer.uploads - before.uploads);
+    cr_expect_eq(B.xfer.downloads - before.downloads, made, "%s: %ld downloads for %ld tokens", B.name,
+                 B.xfer.downloads - before.downloads, made);
+    cr_expect_eq(B.xfer.down_bytes - before.down_bytes, (size_t)made * sizeof(int32_t));
+    tb_sync(&B, "generate");
+    nw_gen_free(&g, &B.ops, &ctx);
+    tb_close(&B);
+    return 0;
 }
 
 Test(generate, incremental_generation_equals_recomputing_the_window)
@@ -252,23 +267,27 @@ Test(generate, incremental_generation_equals_recomputing_the_window)
             NwGenOpts o = {mode == 0 ? 1.f : mode == 3 ? 3.f : 2.f, mode == 1, mode != 2};
             const int n_given = mode == 3 ? 20 : 0;
             brute_generate(m, &ops, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, a);
-            inc_generate(m, &ops, 1, 1, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, b);
+            inc_generate(m, 0, 1, 1, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, b);
             int diff = -1;
             for (int i = 0; i < total && diff < 0; i++)
                 if (a[i] != b[i])
                     diff = i;
             cr_expect_lt(diff, 0, "variant %d mode %d (cond %.1f ref_guidance %d ref_window %d): token %d differs",
                          variant, mode, o.cond_scale, o.ref_guidance, o.ref_window, diff);
-            /* other block size (prefill in blocks) and thread count: same tokens */
-            NwOps cpu;
-            nw_ops_init_cpu(&cpu, nw_cpu_flags());
-            int32_t *c1 = malloc(sizeof(int32_t) * total), *c3 = malloc(sizeof(int32_t) * total);
-            inc_generate(m, &cpu, 1, 16, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, c1);
-            inc_generate(m, &cpu, 3, 16, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, c3);
-            cr_expect(!memcmp(c1, c3, sizeof(int32_t) * total), "variant %d mode %d: tokens depend on threads",
-                      variant, mode);
-            free(c1);
-            free(c3);
+            /* every other backend, block size (prefill in blocks) and thread count: same tokens */
+            int32_t *c = malloc(sizeof(int32_t) * total);
+            for (int bi = 1; bi < tb_count(); bi++)
+                for (int th = 1; th <= (bi == 1 ? 3 : 1); th += 2) {
+                    if (inc_generate(m, bi, th, 16, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, c))
+                        break;
+                    diff = -1;
+                    for (int i = 0; i < total && diff < 0; i++)
+                        if (a[i] != c[i])
+                            diff = i;
+                    cr_expect_lt(diff, 0, "variant %d mode %d backend %d threads %d: token %d differs", variant, mode,
+                                 bi, th, diff);
+                }
+            free(c);
         }
         free(a);
         free(b);

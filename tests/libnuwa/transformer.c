@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "backends.h"
 #include "testutil.h"
 #include "transformer.h"
 #include "vqgan.h"
@@ -69,45 +70,54 @@ static void unload(Loaded *L)
     free(L->buf);
 }
 
-static void check_incremental(const TfCase *c, const NwOps *ops)
+static void check_incremental(const TfCase *c, TBackend *B)
 {
     Loaded L;
     load_case(&L, c, 2); /* image 16, 2 layers -> fmap 4, T 16 */
-    const NwNuwa *m = &L.m;
+    const NwOps *ops = &B->ops;
+    NwNuwa mm = L.m;
+    if (B->dev)
+        mm.w = tb_up(B, L.m.own, L.m.own_floats * sizeof(float));
+    const NwNuwa *m = &mm;
     const int T = m->T, n = m->max_frames * T, d = m->dim, V = m->V; /* rows: bos + n - 1 tokens */
     const int32_t text[7] = {5, 17, 3, 44, 9, 0, 0};
-    NwCtx ctx = {2, NULL, 0, NULL};
+    NwCtx ctx = B->ctx;
     NwTfWork w;
     NwTextCtx t;
-    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, n, 2), 0);
-    cr_assert_eq(nw_text_ctx_alloc(&t, m), 0);
+    cr_assert_eq(nw_tf_work_alloc(&w, m, ops, &ctx, n, 2), 0);
+    cr_assert_eq(nw_text_ctx_alloc(&t, m, ops, &ctx), 0);
     nw_text_encode(m, ops, &ctx, &w, text, &t, NULL);
 
     TRng r = {7};
-    float *rows = malloc(sizeof(float) * n * d);
-    memcpy(rows, m->video_bos, sizeof(float) * d);
+    int32_t *ids = malloc(sizeof(int32_t) * n);
     for (int p = 1; p < n; p++)
-        nw_dec_input_row(m, (int)(trng_next(&r) % V), p - 1, rows + (size_t)p * d);
+        ids[p - 1] = (int32_t)(trng_next(&r) % V);
+    int32_t *d_ids = tb_up(B, ids, sizeof(int32_t) * (n - 1));
+    float *rows = tb_up(B, NULL, sizeof(float) * n * d);
+    nw_dec_inputs(m, ops, &ctx, d_ids, 0, n, rows);
+    float *d_full = tb_up(B, NULL, sizeof(float) * n * V), *d_inc = tb_up(B, NULL, sizeof(float) * n * V);
 
     for (int uncond = 0; uncond < 2; uncond++) {
         float *full = malloc(sizeof(float) * n * V), *inc = malloc(sizeof(float) * n * V);
         NwDecState s;
-        cr_assert_eq(nw_dec_state_alloc(&s, m, n), 0);
-        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, uncond, &s, rows, n, NULL, full), 0);
-        nw_dec_state_free(&s);
+        cr_assert_eq(nw_dec_state_alloc(&s, m, ops, &ctx, n), 0);
+        cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, uncond, &s, rows, n, NULL, d_full, 0), 0);
+        nw_dec_state_free(&s, ops, &ctx);
+        tb_down(B, full, d_full, sizeof(float) * n * V);
         double mx = 0;
         for (size_t i = 0; i < (size_t)n * V; i++)
             mx = fmax(mx, fabs(full[i]));
         const int blocks[2] = {1, 5};
         for (int bi = 0; bi < 2; bi++) {
-            const int B = blocks[bi];
-            cr_assert_eq(nw_dec_state_alloc(&s, m, B), 0);
-            for (int p = 0; p < n; p += B) {
-                const int nb = NW_MIN(B, n - p);
+            const int Bk = blocks[bi];
+            cr_assert_eq(nw_dec_state_alloc(&s, m, ops, &ctx, Bk), 0);
+            for (int p = 0; p < n; p += Bk) {
+                const int nb = NW_MIN(Bk, n - p);
                 cr_assert_eq(nw_dec_run(m, ops, &ctx, &w, &t, uncond, &s, rows + (size_t)p * d, nb, NULL,
-                                        inc + (size_t)p * V), 0);
+                                        d_inc + (size_t)p * V, 0), 0);
             }
-            nw_dec_state_free(&s);
+            nw_dec_state_free(&s, ops, &ctx);
+            tb_down(B, inc, d_inc, sizeof(float) * n * V);
             int bad_row = -1;
             double worst = 0;
             for (int p = 0; p < n; p++)
@@ -119,16 +129,17 @@ static void check_incremental(const TfCase *c, const NwOps *ops)
                         bad_row = p;
                 }
             fprintf(stderr, "  %s/%s uncond %d block %d: max |incremental - full| = %.3g (max|logit| %.3g)\n",
-                    c->name, ops->name, uncond, B, worst, mx);
+                    c->name, B->name, uncond, Bk, worst, mx);
             cr_expect_lt(bad_row, 0, "%s/%s block %d: row %d differs from the full forward (worst %.3g)", c->name,
-                         ops->name, B, bad_row, worst);
+                         B->name, Bk, bad_row, worst);
         }
         free(full);
         free(inc);
     }
-    free(rows);
-    nw_text_ctx_free(&t);
-    nw_tf_work_free(&w);
+    tb_sync(B, c->name);
+    free(ids);
+    nw_text_ctx_free(&t, ops, &ctx);
+    nw_tf_work_free(&w, ops, &ctx);
     unload(&L);
 }
 
@@ -143,12 +154,14 @@ static const TfCase cases[] = {
 
 Test(transformer, incremental_equals_full_forward)
 {
-    NwOps ref, cpu;
-    nw_ops_init_ref(&ref);
-    nw_ops_init_cpu(&cpu, nw_cpu_flags());
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        check_incremental(&cases[i], &cpu);
-        if (i < 2)
-            check_incremental(&cases[i], &ref);
-    }
+    for (int bi = 0; bi < tb_count(); bi++)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            TBackend B;
+            if (bi == 0 && i >= 2)
+                continue; /* the reference is slow: two cases */
+            if (tb_open(&B, bi, 2, 0))
+                break;
+            check_incremental(&cases[i], &B);
+            tb_close(&B);
+        }
 }
