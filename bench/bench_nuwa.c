@@ -116,26 +116,27 @@ int main(int argc, char **argv)
     if (nw_nuwa_load(&tf, g, 8, 512, &log) < 0)
         return 1;
     const int n = 8 * T;
-    NwCtx ctx = {threads, NULL, 0, NULL};
+    NwCtx ctx = {threads, NULL, 0, NULL, NULL};
     NwTfWork w;
     NwTextCtx tc;
     NwDecState st;
-    nw_tf_work_alloc(&w, &tf, &ops, n, threads);
-    nw_text_ctx_alloc(&tc, &tf);
-    nw_dec_state_alloc(&st, &tf, n);
+    nw_tf_work_alloc(&w, &tf, &ops, &ctx, n, threads);
+    nw_text_ctx_alloc(&tc, &tf, &ops, &ctx);
+    nw_dec_state_alloc(&st, &tf, &ops, &ctx, n);
     int32_t padded[256] = {0};
     memcpy(padded, text, sizeof(text));
     nw_text_encode(&tf, &ops, &ctx, &w, padded, &tc, NULL);
     float *rows = malloc(sizeof(float) * n * tf.dim), *logits = malloc(sizeof(float) * n * tf.V);
-    memcpy(rows, tf.video_bos, sizeof(float) * tf.dim);
+    int32_t *ids = malloc(sizeof(int32_t) * n);
     for (int p = 1; p < n; p++)
-        nw_dec_input_row(&tf, tok[(p - 1) % (frames * T)], p - 1, rows + (size_t)p * tf.dim);
-    nw_dec_run(&tf, &ops, &ctx, &w, &tc, 0, &st, rows, n, NULL, logits); /* warm-up */
+        ids[p - 1] = tok[(p - 1) % (frames * T)];
+    nw_dec_inputs(&tf, &ops, &ctx, ids, 0, n, rows);
+    nw_dec_run(&tf, &ops, &ctx, &w, &tc, 0, &st, rows, n, NULL, logits, 0); /* warm-up */
     double best = 1e30;
     for (int it = 0; it < 3; it++) {
         nw_dec_state_reset(&st);
         t0 = now_s();
-        nw_dec_run(&tf, &ops, &ctx, &w, &tc, 0, &st, rows, n, NULL, logits);
+        nw_dec_run(&tf, &ops, &ctx, &w, &tc, 0, &st, rows, n, NULL, logits, 0);
         const double dt = now_s() - t0;
         best = dt < best ? dt : best;
     }
@@ -147,11 +148,12 @@ int main(int argc, char **argv)
         printf("libnuwa %s, %d threads: generate %d frames x 64 tokens (cond_scale 2): %.1f tok/s; "
                "prefill %d tokens: %.0f tok/s\n", nuwa_version(), threads, frames, gen_tps, n, pre_tps);
     free(rows);
+    free(ids);
     free(logits);
     free(tok);
-    nw_dec_state_free(&st);
-    nw_text_ctx_free(&tc);
-    nw_tf_work_free(&w);
+    nw_dec_state_free(&st, &ops, &ctx);
+    nw_text_ctx_free(&tc, &ops, &ctx);
+    nw_tf_work_free(&w, &ops, &ctx);
     nw_nuwa_free(&tf);
     nw_gguf_close(&g);
     free(buf2);
