@@ -22,7 +22,8 @@ int nw_gen_init(NwGen *g, const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, i
     g->block = block < 1 ? 1 : block;
     g->hist_cap = (m->max_frames + 2) * m->T + g->block;
     g->win_start = -1;
-    if ((r = nw_tf_work_alloc(&g->work, m, ops, ctx, g->block, n_threads)) < 0 ||
+    /* the conditional work area also serves both passes batched: 2 x block rows */
+    if ((r = nw_tf_work_alloc(&g->work, m, ops, ctx, 2 * g->block, n_threads)) < 0 ||
         (r = nw_tf_work_alloc(&g->work_u, m, ops, ctx, g->block, n_threads)) < 0 ||
         (r = nw_text_ctx_alloc(&g->text, m, ops, ctx)) < 0 ||
         (r = nw_dec_state_alloc(&g->cond, m, ops, ctx, g->block)) < 0 ||
@@ -152,7 +153,11 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
         /* logits only for the last row of the last block: the one the next token needs */
         const int last = p0 + n == need;
         nw_dec_inputs(m, ops, ctx, win, p0, n, g->rows);
-        if (guide && !g->o.ref_guidance && ctx->n_threads > 1 && !ctx->dev) {
+        if (guide && !g->o.ref_guidance && ops->batch_passes) {
+            if ((r = nw_dec_run2(m, ops, ctx, &g->work, &g->text, &g->cond, &g->uncond, g->rows, n,
+                                 last ? g->lc : NULL, last ? g->lu : NULL)) < 0)
+                return r;
+        } else if (guide && !g->o.ref_guidance && ctx->n_threads > 1 && !ctx->dev) {
             /* CPU: the two passes are independent, one thread each */
             int rc = 0, ru = 0;
             NwCtx c1 = *ctx;

@@ -491,7 +491,7 @@ int nuwa_session_set_threads(NuwaSession *s, int n_threads)
     if (r == 0 && s->gen_ready) {
         /* the generator's scratch is sized per thread; its caches stay valid */
         NwTfWork w, wu;
-        if ((r = nw_tf_work_alloc(&w, &s->tf, &s->ops, &s->ctx, s->gen.block, n_threads)) == 0) {
+        if ((r = nw_tf_work_alloc(&w, &s->tf, &s->ops, &s->ctx, 2 * s->gen.block, n_threads)) == 0) {
             if ((r = nw_tf_work_alloc(&wu, &s->tf, &s->ops, &s->ctx, s->gen.block, n_threads)) < 0) {
                 nw_tf_work_free(&w, &s->ops, &s->ctx);
                 return r;

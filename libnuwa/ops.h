@@ -83,6 +83,10 @@ static inline int nw_conv_out(int n, int k, int stride, int pad)
 
 typedef struct NwOps {
     const char *name;
+    /* 1: run guidance's conditional and unconditional decoder passes as one batch of 2 (every
+     * GEMM over both passes' rows: fewer launches, weights read once); 0: one pass after the
+     * other, or on two CPU threads. */
+    int batch_passes;
 
     /* ---- memory and status ---- */
 

@@ -600,128 +600,185 @@ static void shift_rows(const NwNuwa *m, const NwOps *ops, const NwCtx *ctx, cons
     ops->token_shift(ctx, ring, s->shift_cap, p0, n, m->dim, m->fmap, m->T, out);
 }
 
+/* The decoder runs `np` passes at once (1, or 2 for the conditional and unconditional passes of
+ * guidance): their rows are stacked, pass k at rows [k*n, (k+1)*n), so every GEMM and
+ * elementwise op runs once over np*n rows; only what reads a pass's own state (shift rings,
+ * key/value rings, the text mask) runs per pass. The passes are at the same position p0. */
+typedef struct Passes {
+    int np;
+    NwDecState *s[2];
+    int uncond[2];
+} Passes;
+
 /* Self-attention (3DNA) sublayer, SandwichNorm included: x rows p0.. -> y. */
-static void dec_attn(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, NwDecState *s, int li,
+static void dec_attn(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const Passes *P, int li,
                      int p0, const float *x, int n, float *y)
 {
     const NwDecLayer *l = &m->dec[li];
-    const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh;
-    float *ring = s->kv + (size_t)li * s->kv_cap * 2 * inner, *bos = s->kv_bos + (size_t)li * 2 * inner;
+    const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh, N = P->np * n;
     const float *src = w->n1;
-    ops->layer_norm(ctx, x, w->n1, n, d, WP(l->sn_attn.pre_g), WP(l->sn_attn.pre_b), LN_EPS, 0);
+    ops->layer_norm(ctx, x, w->n1, N, d, WP(l->sn_attn.pre_g), WP(l->sn_attn.pre_b), LN_EPS, 0);
     if (m->shift) {
-        shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 0) * s->shift_cap * d, p0, w->n1, n, w->t3);
+        for (int k = 0; k < P->np; k++) {
+            const NwDecState *s = P->s[k];
+            shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 0) * s->shift_cap * d, p0,
+                       w->n1 + (size_t)k * n * d, n, w->t3 + (size_t)k * n * d);
+        }
         src = w->t3;
     }
-    ops->linear(ctx, src, n, d, WP(l->attn.q), inner, NULL, w->t1);
-    ops->linear(ctx, src, n, d, WP(l->attn.kv), 2 * inner, NULL, w->t2);
-    /* keys/values into the ring: row p (>= 1) at (p - 1) % kv_cap, the bos row apart */
-    int first = 0;
-    if (p0 == 0) {
-        ops->copy(ctx, bos, w->t2, sizeof(float) * 2 * inner);
-        ops->copy(ctx, w->t3, bos + inner, sizeof(float) * inner); /* bos attends only to itself */
-        first = 1;
+    ops->linear(ctx, src, N, d, WP(l->attn.q), inner, NULL, w->t1);
+    ops->linear(ctx, src, N, d, WP(l->attn.kv), 2 * inner, NULL, w->t2);
+    for (int k = 0; k < P->np; k++) {
+        NwDecState *s = P->s[k];
+        float *ring = s->kv + (size_t)li * s->kv_cap * 2 * inner, *bos = s->kv_bos + (size_t)li * 2 * inner;
+        const float *kv = w->t2 + (size_t)k * n * 2 * inner, *q = w->t1 + (size_t)k * n * inner;
+        float *o = w->t3 + (size_t)k * n * inner;
+        /* keys/values into the ring: row p (>= 1) at (p - 1) % kv_cap, the bos row apart */
+        int first = 0;
+        if (p0 == 0) {
+            ops->copy(ctx, bos, kv, sizeof(float) * 2 * inner);
+            ops->copy(ctx, o, bos + inner, sizeof(float) * inner); /* bos attends only to itself */
+            first = 1;
+        }
+        if (n > first) {
+            const int t0 = p0 + first - 1;
+            ring_write(ops, ctx, ring, s->kv_cap, 2 * inner, t0, kv + (size_t)first * 2 * inner, n - first);
+            const NwDna g = {m->kernel[0], m->kernel[1], m->kernel[2], l->dil, m->fmap, m->T, s->kv_cap};
+            NwCtx c2 = *ctx;
+            c2.scratch = w->scratch;
+            c2.scratch_len = w->scratch_len;
+            ops->attn_3dna(&c2, &g, t0, q + (size_t)first * inner, inner, ring, ring + inner, 2 * inner, bos,
+                           bos + inner, n - first, h, dh, WP(l->attn.rel_bias), WP(l->attn.th),
+                           1.f / sqrtf((float)dh), o + (size_t)first * inner, inner);
+        }
     }
-    if (n > first) {
-        const int t0 = p0 + first - 1;
-        ring_write(ops, ctx, ring, s->kv_cap, 2 * inner, t0, w->t2 + (size_t)first * 2 * inner, n - first);
-        const NwDna g = {m->kernel[0], m->kernel[1], m->kernel[2], l->dil, m->fmap, m->T, s->kv_cap};
-        NwCtx c2 = *ctx;
-        c2.scratch = w->scratch;
-        c2.scratch_len = w->scratch_len;
-        ops->attn_3dna(&c2, &g, t0, w->t1 + (size_t)first * inner, inner, ring, ring + inner, 2 * inner, bos,
-                       bos + inner, n - first, h, dh, WP(l->attn.rel_bias), WP(l->attn.th), 1.f / sqrtf((float)dh),
-                       w->t3 + (size_t)first * inner, inner);
-    }
-    ops->linear(ctx, w->t3, n, inner, WP(l->attn.out), d, WP(l->attn.out_b), y);
-    ops->layer_norm(ctx, y, y, n, d, WP(l->sn_attn.post_g), WP(l->sn_attn.post_b), LN_EPS, 0);
+    ops->linear(ctx, w->t3, N, inner, WP(l->attn.out), d, WP(l->attn.out_b), y);
+    ops->layer_norm(ctx, y, y, N, d, WP(l->sn_attn.post_g), WP(l->sn_attn.post_b), LN_EPS, 0);
 }
 
 static void dec_cross(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
-                      int uncond, int li, const float *x, int n, float *y)
+                      const Passes *P, int li, const float *x, int n, float *y)
 {
     const NwDecLayer *l = &m->dec[li];
-    const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh;
+    const int d = m->dim, h = m->dec_heads, dh = m->dec_dh, inner = h * dh, N = P->np * n;
     const float *kv = t->kv + (size_t)li * t->n * 2 * inner;
-    ops->layer_norm(ctx, x, w->n1, n, d, WP(l->sn_cross.pre_g), WP(l->sn_cross.pre_b), LN_EPS, 0);
-    ops->linear(ctx, w->n1, n, d, WP(l->cross.q), inner, NULL, w->t1);
+    ops->layer_norm(ctx, x, w->n1, N, d, WP(l->sn_cross.pre_g), WP(l->sn_cross.pre_b), LN_EPS, 0);
+    ops->linear(ctx, w->n1, N, d, WP(l->cross.q), inner, NULL, w->t1);
     NwCtx c2 = *ctx;
     c2.scratch = w->scratch;
     c2.scratch_len = w->scratch_len;
-    ops->attn_null(&c2, w->t1, inner, kv, 2 * inner, kv + inner, 2 * inner, n, t->n, h, dh, WP(l->cross.null_k),
-                   WP(l->cross.null_v), uncond ? t->keep_none : t->keep, WP(l->cross.th), 1.f / sqrtf((float)dh),
-                   w->t3, inner);
-    ops->linear(ctx, w->t3, n, inner, WP(l->cross.out), d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, WP(l->sn_cross.post_g), WP(l->sn_cross.post_b), LN_EPS, 0);
+    for (int k = 0; k < P->np; k++)
+        ops->attn_null(&c2, w->t1 + (size_t)k * n * inner, inner, kv, 2 * inner, kv + inner, 2 * inner, n, t->n, h,
+                       dh, WP(l->cross.null_k), WP(l->cross.null_v), P->uncond[k] ? t->keep_none : t->keep,
+                       WP(l->cross.th), 1.f / sqrtf((float)dh), w->t3 + (size_t)k * n * inner, inner);
+    ops->linear(ctx, w->t3, N, inner, WP(l->cross.out), d, NULL, y);
+    ops->layer_norm(ctx, y, y, N, d, WP(l->sn_cross.post_g), WP(l->sn_cross.post_b), LN_EPS, 0);
 }
 
-static void dec_ff(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, NwDecState *s, int li,
+static void dec_ff(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const Passes *P, int li,
                    int which, int p0, const float *x, int n, float *y)
 {
     const NwDecLayer *l = &m->dec[li];
     const NwSandwich *sn = which ? &l->sn_ff2 : &l->sn_ff;
     const NwFFW *ff = which ? &l->ff2 : &l->ff;
-    const int d = m->dim, f = m->ff_inner;
+    const int d = m->dim, f = m->ff_inner, N = P->np * n;
     const float *src = w->n1;
-    ops->layer_norm(ctx, x, w->n1, n, d, WP(sn->pre_g), WP(sn->pre_b), LN_EPS, 0);
+    ops->layer_norm(ctx, x, w->n1, N, d, WP(sn->pre_g), WP(sn->pre_b), LN_EPS, 0);
     if (m->shift) {
-        shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 1 + which) * s->shift_cap * d, p0, w->n1, n,
-                   w->t1);
+        for (int k = 0; k < P->np; k++) {
+            const NwDecState *s = P->s[k];
+            shift_rows(m, ops, ctx, s, s->shift + ((size_t)li * N_SHIFT + 1 + which) * s->shift_cap * d, p0,
+                       w->n1 + (size_t)k * n * d, n, w->t1 + (size_t)k * n * d);
+        }
         src = w->t1;
     }
-    ops->linear(ctx, src, n, d, WP(ff->w0), 2 * f, NULL, w->u);
-    ops->geglu(ctx, w->u, w->t3, n, f);
-    ops->linear(ctx, w->t3, n, f, WP(ff->w3), d, NULL, y);
-    ops->layer_norm(ctx, y, y, n, d, WP(sn->post_g), WP(sn->post_b), LN_EPS, 0);
+    ops->linear(ctx, src, N, d, WP(ff->w0), 2 * f, NULL, w->u);
+    ops->geglu(ctx, w->u, w->t3, N, f);
+    ops->linear(ctx, w->t3, N, f, WP(ff->w3), d, NULL, y);
+    ops->layer_norm(ctx, y, y, N, d, WP(sn->post_g), WP(sn->post_b), LN_EPS, 0);
 }
 
-int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
-               int uncond, NwDecState *s, const float *in, int n, float *out, float *logits, int last_only)
+/* x1 (and x2) already hold the np*n input rows. */
+static int dec_layers(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
+                      const Passes *P, int n, float *out, float *const *logits, int last_only)
 {
-    const int d = m->dim, p0 = s->rows;
-    const size_t nd = (size_t)n * d;
+    const int d = m->dim, p0 = P->s[0]->rows, N = P->np * n;
+    const size_t nd = (size_t)N * d;
     float *x1 = w->x1, *x2 = w->x2, *y = w->y;
-    if (n < 1 || n > w->max_rows || n > s->shift_cap - m->fmap || n > s->kv_cap - 1)
-        return NUWA_ERR_INVAL;
-    ops->copy(ctx, x1, in, sizeof(float) * nd);
-    if (m->dec_rev)
-        ops->copy(ctx, x2, in, sizeof(float) * nd);
     for (int li = 0; li < m->dec_depth; li++) {
         if (!m->dec_rev) {
-            dec_attn(m, ops, ctx, w, s, li, p0, x1, n, y);
+            dec_attn(m, ops, ctx, w, P, li, p0, x1, n, y);
             ops->add(ctx, x1, y, nd);
-            dec_cross(m, ops, ctx, w, t, uncond, li, x1, n, y);
+            dec_cross(m, ops, ctx, w, t, P, li, x1, n, y);
             ops->add(ctx, x1, y, nd);
-            dec_ff(m, ops, ctx, w, s, li, 0, p0, x1, n, y);
+            dec_ff(m, ops, ctx, w, P, li, 0, p0, x1, n, y);
             ops->add(ctx, x1, y, nd);
             if (w->layer_out)
-                hook_rows(ops, ctx, w->layer_out + (size_t)li * nd, d, 0, x1, n, d);
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * nd, d, 0, x1, N, d);
         } else {
-            dec_attn(m, ops, ctx, w, s, li, p0, x2, n, y);
+            dec_attn(m, ops, ctx, w, P, li, p0, x2, n, y);
             ops->add(ctx, x1, y, nd);
-            dec_ff(m, ops, ctx, w, s, li, 0, p0, x1, n, y);
+            dec_ff(m, ops, ctx, w, P, li, 0, p0, x1, n, y);
             ops->add(ctx, x2, y, nd);
-            dec_cross(m, ops, ctx, w, t, uncond, li, x2, n, y);
+            dec_cross(m, ops, ctx, w, t, P, li, x2, n, y);
             ops->add(ctx, x1, y, nd);
-            dec_ff(m, ops, ctx, w, s, li, 1, p0, x1, n, y);
+            dec_ff(m, ops, ctx, w, P, li, 1, p0, x1, n, y);
             ops->add(ctx, x2, y, nd);
             if (w->layer_out) { /* cat(x1, x2) per row */
-                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, 0, x1, n, d);
-                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, d, x2, n, d);
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, 0, x1, N, d);
+                hook_rows(ops, ctx, w->layer_out + (size_t)li * 2 * nd, 2 * d, d, x2, N, d);
             }
         }
     }
     if (m->dec_rev)
         ops->add(ctx, x1, x2, nd);
-    ops->layer_norm(ctx, x1, y, n, d, WP(m->video_norm_g), WP(m->video_norm_b), LN_EPS, 1);
+    ops->layer_norm(ctx, x1, y, N, d, WP(m->video_norm_g), WP(m->video_norm_b), LN_EPS, 1);
     if (out)
         ops->copy(ctx, out, y, sizeof(float) * nd);
-    if (logits) {
+    for (int k = 0; k < P->np; k++) {
+        const float *yk = y + (size_t)k * n * d;
+        if (!logits[k])
+            continue;
         if (last_only)
-            ops->linear(ctx, y + (size_t)(n - 1) * d, 1, d, WP(m->to_logits), m->V, NULL, logits);
+            ops->linear(ctx, yk + (size_t)(n - 1) * d, 1, d, WP(m->to_logits), m->V, NULL, logits[k]);
         else
-            ops->linear(ctx, y, n, d, WP(m->to_logits), m->V, NULL, logits);
+            ops->linear(ctx, yk, n, d, WP(m->to_logits), m->V, NULL, logits[k]);
     }
-    s->rows += n;
+    for (int k = 0; k < P->np; k++)
+        P->s[k]->rows += n;
     return 0;
+}
+
+static int block_fits(const NwNuwa *m, const NwTfWork *w, const NwDecState *s, int rows, int n)
+{
+    return n >= 1 && rows <= w->max_rows && n <= s->shift_cap - m->fmap && n <= s->kv_cap - 1;
+}
+
+int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
+               int uncond, NwDecState *s, const float *in, int n, float *out, float *logits, int last_only)
+{
+    const Passes P = {1, {s, NULL}, {uncond, 0}};
+    float *const lg[1] = {logits};
+    if (!block_fits(m, w, s, n, n))
+        return NUWA_ERR_INVAL;
+    ops->copy(ctx, w->x1, in, sizeof(float) * n * m->dim);
+    if (m->dec_rev)
+        ops->copy(ctx, w->x2, in, sizeof(float) * n * m->dim);
+    return dec_layers(m, ops, ctx, w, t, &P, n, out, lg, last_only);
+}
+
+int nw_dec_run2(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
+                NwDecState *sc, NwDecState *su, const float *in, int n, float *logits_c, float *logits_u)
+{
+    const Passes P = {2, {sc, su}, {0, 1}};
+    float *const lg[2] = {logits_c, logits_u};
+    const size_t nd = (size_t)n * m->dim;
+    if (!block_fits(m, w, sc, 2 * n, n) || !block_fits(m, w, su, 2 * n, n) || sc->rows != su->rows)
+        return NUWA_ERR_INVAL;
+    for (int k = 0; k < 2; k++) {
+        ops->copy(ctx, w->x1 + k * nd, in, sizeof(float) * nd);
+        if (m->dec_rev)
+            ops->copy(ctx, w->x2 + k * nd, in, sizeof(float) * nd);
+    }
+    return dec_layers(m, ops, ctx, w, t, &P, n, NULL, lg, 1);
 }

@@ -136,6 +136,12 @@ void nw_text_encode(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, 
 int nw_dec_run(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
                int uncond, NwDecState *s, const float *in, int n, float *out, float *logits, int last_only);
 
+/** The conditional and unconditional passes of guidance as one batch of 2: the same input rows
+ * (n, d) go through both states (at the same position) with every GEMM over 2n rows; the last
+ * row's logits of each pass go to logits_c / logits_u (V). The work area needs 2n rows. */
+int nw_dec_run2(const NwNuwa *m, const NwOps *ops, NwCtx *ctx, NwTfWork *w, const NwTextCtx *t,
+                NwDecState *sc, NwDecState *su, const float *in, int n, float *logits_c, float *logits_u);
+
 /** Decoder input rows p0 .. p0+n-1 of a window into rows (n, d): row 0 is video_bos, row p
  * the embedding of token win_ids[p-1] plus the position embedding of window position p-1.
  * win_ids: backend memory. */

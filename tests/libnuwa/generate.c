@@ -218,12 +218,14 @@ static void brute_generate(const NwNuwa *m, const NwOps *ops, const int32_t *tex
  * no upload, one 4-byte download per token. */
 static int inc_generate(const NwNuwa *m0, int bi, int threads, int block, const int32_t *text, const NwGenOpts *o,
                         const int32_t *given, int n_given, int n_total, float thres, float temp, uint64_t seed,
-                        int32_t *out)
+                        int32_t *out, int batch)
 {
     TBackend B;
     NwGen g;
     if (tb_open(&B, bi, threads, 0))
         return 1;
+    if (batch >= 0)
+        B.ops.batch_passes = batch; /* both ways of running guidance's two passes */
     NwNuwa mm = *m0;
     if (B.dev)
         mm.w = tb_up(&B, m0->own, m0->own_floats * sizeof(float));
@@ -267,7 +269,7 @@ Test(generate, incremental_generation_equals_recomputing_the_window)
             NwGenOpts o = {mode == 0 ? 1.f : mode == 3 ? 3.f : 2.f, mode == 1, mode != 2};
             const int n_given = mode == 3 ? 20 : 0;
             brute_generate(m, &ops, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, a);
-            inc_generate(m, 0, 1, 1, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, b);
+            inc_generate(m, 0, 1, 1, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, b, -1);
             int diff = -1;
             for (int i = 0; i < total && diff < 0; i++)
                 if (a[i] != b[i])
@@ -277,15 +279,18 @@ Test(generate, incremental_generation_equals_recomputing_the_window)
             /* every other backend, block size (prefill in blocks) and thread count: same tokens */
             int32_t *c = malloc(sizeof(int32_t) * total);
             for (int bi = 1; bi < tb_count(); bi++)
-                for (int th = 1; th <= (bi == 1 ? 3 : 1); th += 2) {
-                    if (inc_generate(m, bi, th, 16, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, c))
+                for (int run = 0; run < (bi == 1 ? 3 : 1); run++) {
+                    /* cpu-generic: 1 and 3 threads, and the two passes batched */
+                    const int th = run == 1 ? 3 : 1;
+                    if (inc_generate(m, bi, th, 16, text, &o, given, n_given, total, 0.5f, 0.8f, 1234 + mode, c,
+                                     run == 2 ? 1 : -1))
                         break;
                     diff = -1;
                     for (int i = 0; i < total && diff < 0; i++)
                         if (a[i] != c[i])
                             diff = i;
-                    cr_expect_lt(diff, 0, "variant %d mode %d backend %d threads %d: token %d differs", variant, mode,
-                                 bi, th, diff);
+                    cr_expect_lt(diff, 0, "variant %d mode %d backend %d run %d: token %d differs", variant, mode,
+                                 bi, run, diff);
                 }
             free(c);
         }
