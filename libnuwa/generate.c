@@ -191,7 +191,8 @@ combine:
     return 0;
 }
 
-int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok)
+/* Queues the sampling of the next token into the history; returns where it will be. */
+static int32_t *gen_sample_queue(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp)
 {
     NwSampleParams p = *sp;
     p.counter = (uint64_t)nw_gen_count(g);
@@ -202,6 +203,30 @@ int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *
     int32_t *dst = g->hist + g->hist_len;
     ops->sample(&c2, g->logits, g->m->V, &p, dst, NULL);
     g->hist_len++;
+    return dst;
+}
+
+int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok)
+{
+    const int32_t *dst = gen_sample_queue(g, ops, ctx, sp);
+    ops->download(ctx, tok, dst, sizeof(int32_t));
+    return 0;
+}
+
+int nw_gen_next(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok)
+{
+    const int64_t L = nw_gen_count(g);
+    /* a plain decode step: the window did not move and one row is missing */
+    const int step = ops->graph_begin && g->cond.rows > 0 &&
+                     nw_gen_window_start(g->m, L, g->o.ref_window) == g->win_start &&
+                     1 + L - g->win_start == g->cond.rows + 1;
+    const int graph = step && ops->graph_begin(ctx) == 0;
+    int r = nw_gen_logits(g, ops, ctx);
+    const int32_t *dst = r == 0 ? gen_sample_queue(g, ops, ctx, sp) : NULL;
+    if (graph)
+        ops->graph_end(ctx);
+    if (r < 0)
+        return r;
     ops->download(ctx, tok, dst, sizeof(int32_t));
     return 0;
 }

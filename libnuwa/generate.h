@@ -60,4 +60,8 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx);
  * token index is the counter. */
 int nw_gen_sample(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok);
 
+/** nw_gen_logits + nw_gen_sample: the next token. A decode step of one row on a backend with
+ * graphs (ops->graph_begin) is recorded and launched as one graph. */
+int nw_gen_next(NwGen *g, const NwOps *ops, NwCtx *ctx, const NwSampleParams *sp, int32_t *tok);
+
 #endif

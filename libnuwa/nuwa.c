@@ -842,8 +842,7 @@ int nuwa_session_generate(NuwaSession *s, int n_frames, int32_t *tokens)
     const NwSampleParams sp = {s->gp.filter_thres, s->gp.temperature, s->gp.seed, 0, NULL};
     NwCtx ctx = s->ctx;
     for (int64_t i = 0; i < total; i++) {
-        if ((r = nw_gen_logits(&s->gen, &s->ops, &ctx)) < 0 ||
-            (r = nw_gen_sample(&s->gen, &s->ops, &ctx, &sp, &tokens[i])) < 0)
+        if ((r = nw_gen_next(&s->gen, &s->ops, &ctx, &sp, &tokens[i])) < 0)
             return r;
         if ((r = backend_status(s, "generate")) < 0)
             return r;

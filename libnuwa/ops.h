@@ -102,6 +102,13 @@ typedef struct NwOps {
     /* Waits for queued work; returns 0 or the first recorded error (NUWA_ERR_*) with its
      * message in msg (may be NULL), and clears it. */
     int (*sync)(const NwCtx *ctx, char *msg, size_t msglen);
+    /* Optional (NULL when the backend has none): record the ops queued between graph_begin and
+     * graph_end as one graph and launch it at graph_end (CUDA graphs for the decode step: the
+     * same kernels with new arguments each token, updated in place). graph_begin returns 0 when
+     * it started recording, < 0 when the ops run directly. Nothing between them may wait for
+     * the device (no download, no sync). */
+    int (*graph_begin)(const NwCtx *ctx);
+    void (*graph_end)(const NwCtx *ctx);
 
     /* out (cout, oh, ow) = act(conv2d(in) + bias); bias may be NULL. */
     void (*conv2d)(const NwCtx *ctx, const NwConv2d *d, const float *in, const float *weight,
