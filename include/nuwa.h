@@ -175,9 +175,11 @@ typedef struct NuwaSessionParams {
     void *log_opaque;
     int log_level;     /**< default NUWA_LOG_WARNING */
     /** Compute device: NULL or "cpu" (default), "cuda" (= "cuda:0"), "cuda:N". A CUDA device
-     * loads the CUDA backend module on first use; no module, driver or device, or too little
-     * device memory, fails nuwa_session_create with NUWA_ERR_UNSUPPORTED / NUWA_ERR_NOMEM and
-     * a message naming the cause. */
+     * loads the CUDA backend module on first use; the model's weights are uploaded once per
+     * device and shared by its sessions there. No module, driver or device, a device index that
+     * does not exist, or too little device memory fails nuwa_session_create
+     * (NUWA_ERR_UNSUPPORTED / NUWA_ERR_INVAL / NUWA_ERR_NOMEM) with a message naming the
+     * cause. n_threads does not apply to CUDA sessions. */
     const char *device;
     int reserved_i[8];      /**< must be 0 (nuwa_session_params_default) */
     void *reserved_p[4];    /**< must be NULL */
@@ -320,8 +322,9 @@ NUWA_API int nuwa_session_generate_frames(NuwaSession *s, int n_frames, NuwaFram
 /**
  * Generates n_frames frames in each of n started sessions at once (a batch of prompts or
  * streams), one session per thread, each exactly as nuwa_session_generate would (the results do
- * not depend on the batching). Sessions must be distinct; progress callbacks are called from
- * worker threads.
+ * not depend on the batching). CPU sessions share the first session's thread count; sessions
+ * on a GPU each get a host thread, so their streams run concurrently on the device. Sessions
+ * must be distinct; progress callbacks are called from worker threads.
  * @param tokens  tokens[i] receives session i's n_frames * tokens_per_frame ids
  * @return 0 or the first error (sessions after a failing one still run)
  */

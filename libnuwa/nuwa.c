@@ -888,7 +888,12 @@ int nuwa_generate_batch(NuwaSession *const *sessions, int n, int n_frames, int32
     }
     if (n == 0)
         return 0;
+    /* CPU sessions: one per thread, up to the first session's thread count. Device sessions:
+     * one host thread each, so that their streams run concurrently on the device. */
     int threads = sessions[0]->n_threads;
+    for (int i = 0; i < n; i++)
+        if (sessions[i]->dev)
+            threads = n;
     if (threads > n)
         threads = n;
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
