@@ -1090,8 +1090,10 @@ Test(cuda, sample)
                     NwSampleParams p = {thres[ti], temps[ki], 1000 + rep, (uint64_t)(vi * 100 + ti * 10 + ki), NULL};
                     nw_uniforms(p.seed, p.counter, u, V);
                     if (given) {
-                        for (int i = 0; i < V; i += 97)
-                            u[i] = 0.f;
+                        /* rep 0: two values only, so equal logits get equal scores and the
+                         * first index must win across threads; else a few exact zeros */
+                        for (int i = 0; i < V; i += rep ? 97 : 1)
+                            u[i] = rep ? 0.f : i % 3 ? 0.5f : 0.f;
                         cr_assert_eq(nw_cuda_upload(v.d, du, u, sizeof(float) * V), 0);
                         p.u = du;
                     }
