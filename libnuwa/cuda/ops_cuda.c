@@ -517,7 +517,7 @@ static void cu_attn_3dna(const NwCtx *ctx, const NwDna *g, int t0, const float *
         return;
     snprintf(shape, sizeof(shape), "t0 %d n%d k%dx%dx%d dil%d fmap%d T%d cap%d", t0, n, g->kf, g->kh, g->kw, g->dil,
              g->fmap, g->T, g->cap);
-    if (g->kf <= 0 || g->kh <= 0 || g->kw <= 0 || g->dil <= 0 || g->fmap <= 0 || g->T <= 0 || g->cap <= 0 ||
+    if (g->kf <= 0 || g->kh <= 0 || g->kw <= 0 || g->fmap <= 0 || g->T <= 0 || g->cap <= 0 ||
         t0 < 0) {
         nw_cuda_fail(d, NUWA_ERR_INVAL, "attn_3dna %s: invalid neighbourhood", shape);
         return;
