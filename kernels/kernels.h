@@ -104,6 +104,34 @@ cudaError_t nw_k_attn_gather(const NwKStream *s, const float *q, int ldq, const 
                              int n, int nk, int heads, int dh, const float *bias, const float *th, float scale,
                              float *out, int ldo);
 
+/* ---- transformer rows (rows.cu) ---- */
+
+/* C (M rows of N, stride ldc): C[m][j] = (overwrite ? 0 : C[m][j]) + (bias ? bias[j] : 0):
+ * the column bias of linear. */
+cudaError_t nw_k_bias_cols(const NwKStream *s, float *C, int M, int N, int ldc, const float *bias, int overwrite);
+/* ops.h embed: out row r (or column r of (d, n) with trans) = table[ids[r]] (+ add row r) */
+cudaError_t nw_k_embed(const NwKStream *s, const float *table, int d, const int32_t *ids, int n, const float *add,
+                       float *out, int trans);
+/* ops.h rotary, in place */
+cudaError_t nw_k_rotary(const NwKStream *s, float *x, int n, int ld, int heads, int dh, int rot,
+                        const float *inv_freq, int p0);
+/* ops.h token_shift (out must not overlap ring) */
+cudaError_t nw_k_token_shift(const NwKStream *s, const float *ring, int cap, int p0, int n, int d, int fmap, int T,
+                             float *out);
+/* idx (n, kf*kh*kw) = nw_dna_indices of tokens t0 .. t0+n-1 (ref/rows.c): ring rows, -1 masked */
+cudaError_t nw_k_dna_indices(const NwKStream *s, int kf, int kh, int kw, int dil, int fmap, int T, int cap, int t0,
+                             int n, int32_t *idx);
+/* out (n) = lu + (lc - lu) * scale; out may equal lc or lu */
+cudaError_t nw_k_guide(const NwKStream *s, const float *lc, const float *lu, float *out, int n, float scale);
+
+/* ---- sampling (sample.cu) ---- */
+
+/* nw_sample (ref/sample.c) of logits (V) in one block: *tok (device) = the token, *margin
+ * (device, may be NULL) = top-1 minus top-2 score. u: V device uniforms, or NULL for
+ * nw_uniforms(seed, counter) generated on the device. V <= 0: cudaErrorInvalidValue. */
+cudaError_t nw_k_sample(const NwKStream *s, const float *logits, int V, double thres, float temperature,
+                        uint64_t seed, uint64_t counter, const float *u, int32_t *tok, float *margin);
+
 #ifdef __cplusplus
 }
 #endif

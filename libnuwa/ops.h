@@ -232,7 +232,8 @@ typedef struct NwOps {
 } NwOps;
 
 /* The sampling spec on host memory: top-k filter (ties prefer the lower index), then
- * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)).
+ * argmax(l / temperature + gumbel(u)) with gumbel(u) = -ln(max(-ln(max(u, 1e-20)), 1e-20)), each ln
+ * taken in double and rounded to float (so that every backend computes the same noise).
  * u: V uniforms in [0, 1); work: V floats. Returns the token; *margin (may be NULL) = top-1
  * minus top-2 score. */
 int nw_sample(const float *logits, int V, double thres, float temperature, const float *u, float *work,

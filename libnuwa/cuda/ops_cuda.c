@@ -9,7 +9,11 @@
  *   matmul        cuBLAS sgemm (fp32 math unless the context allows TF32) + row bias
  *   vqgan_attn    l2-normalise q, k; per batch of heads: batched GEMM, softmax, batched GEMM
  *   vq_assign     column norms, GEMM of the code dot products per chunk of columns, argmax
- *   others        one kernel launcher each (norms, elementwise, attention)
+ *   linear        cuBLAS sgemm (x W^T) + column bias
+ *   attn_3dna     the index list of the neighbourhood into the scratch, then attn_gather
+ *   memory        cudaMalloc / cudaFree; uploads and downloads wait for the copy (the host
+ *                 buffer may be reused), device copies and fills are queued on the stream
+ *   others        one kernel launcher each (norms, elementwise, attention, rows, sampling)
  *
  * Scratch sizes depend only on the shape (so a model sizes its arena once), and cap the big
  * temporaries (im2col columns, attention scores, code distances) by working in chunks.
@@ -63,6 +67,86 @@ static int need_scratch(NwCudaDev *d, const NwCtx *ctx, size_t floats, const cha
         return 1;
     nw_cuda_fail(d, NUWA_ERR_INVAL, "%s: scratch of %zu floats given, %zu needed", op, ctx->scratch_len, floats);
     return 0;
+}
+
+/* ---- memory and status ------------------------------------------------------------------------ */
+
+/* cudaMalloc's 256-byte alignment covers the table's 64. A failure is recorded in the context
+ * (sync returns it) as well as returned as NULL. */
+static void *cu_mem_alloc(const NwCtx *ctx, size_t bytes)
+{
+    NwCudaDev *d = ctx ? (NwCudaDev *)ctx->dev : NULL;
+    void *p = NULL;
+    if (!d || nw_cuda_malloc(d, &p, bytes) < 0)
+        return NULL;
+    return p;
+}
+
+static void cu_mem_free(const NwCtx *ctx, void *p)
+{
+    NwCudaDev *d = ctx ? (NwCudaDev *)ctx->dev : NULL;
+    if (d && p)
+        nw_cuda_free(d, p);
+}
+
+/* Transfers are counted as requested (like nw_host_upload), even when a recorded error turns
+ * them into no-ops: the count measures what the caller asks to move. */
+static void cu_upload(const NwCtx *ctx, void *dst, const void *src, size_t bytes)
+{
+    NwCudaDev *d;
+    if (ctx && ctx->xfer) {
+        ctx->xfer->uploads++;
+        ctx->xfer->up_bytes += bytes;
+    }
+    if ((d = enter(ctx)) && bytes)
+        nw_cuda_upload(d, dst, src, bytes);
+}
+
+static void cu_download(const NwCtx *ctx, void *dst, const void *src, size_t bytes)
+{
+    NwCudaDev *d;
+    if (ctx && ctx->xfer) {
+        ctx->xfer->downloads++;
+        ctx->xfer->down_bytes += bytes;
+    }
+    if ((d = enter(ctx)) && bytes)
+        nw_cuda_download(d, dst, src, bytes);
+}
+
+/* Device to device, in stream order (no wait: the copy sits between the ops around it). */
+static void cu_copy(const NwCtx *ctx, void *dst, const void *src, size_t bytes)
+{
+    NwCudaDev *d = enter(ctx);
+    if (!d || !bytes)
+        return;
+    if (!dst || !src) {
+        nw_cuda_fail(d, NUWA_ERR_INVAL, "copy of %zu bytes: NULL pointer", bytes);
+        return;
+    }
+    nw_cuda_check(d, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, d->stream), "copy: cudaMemcpyAsync");
+}
+
+static void cu_fill(const NwCtx *ctx, void *dst, int byte, size_t bytes)
+{
+    NwCudaDev *d = enter(ctx);
+    if (d && bytes)
+        nw_cuda_memset(d, dst, byte, bytes);
+}
+
+static int cu_sync(const NwCtx *ctx, char *msg, size_t msglen)
+{
+    NwCudaDev *d = ctx ? (NwCudaDev *)ctx->dev : NULL;
+    if (!d) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "no CUDA device context");
+        return NUWA_ERR_INVAL;
+    }
+    const int r = nw_cuda_dev_sync(d);
+    if (msg && msglen)
+        snprintf(msg, msglen, "%s", r ? nw_cuda_dev_errmsg(d) : "");
+    if (r)
+        nw_cuda_dev_clear_error(d);
+    return r;
 }
 
 /* ---- conv2d ----------------------------------------------------------------------------- */
@@ -383,29 +467,175 @@ static void cu_attn_null(const NwCtx *ctx, const float *q, int ldq, const float 
            "attn_null", shape);
 }
 
-static void cu_attn_gather(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk, const float *v,
-                           int ldv, const float *kbos, const float *vbos, const int32_t *idx, int n, int nk,
-                           int heads, int dh, const float *bias, const float *th, float scale, float *out, int ldo)
+/* Shared by attn_gather and attn_3dna: the shared-memory check, then the kernel. */
+static void gather_launch(NwCudaDev *d, const char *op, const float *q, int ldq, const float *k, int ldk,
+                          const float *v, int ldv, const float *kbos, const float *vbos, const int32_t *idx, int n,
+                          int nk, int heads, int dh, const float *bias, const float *th, float scale, float *out,
+                          int ldo)
 {
-    NwCudaDev *d = enter(ctx);
     char shape[64];
-    if (!d || n <= 0 || heads <= 0 || dh <= 0)
-        return;
     snprintf(shape, sizeof(shape), "n%d nk%d h%d dh%d", n, nk, heads, dh);
     if (nw_k_attn_gather_smem(nk, heads) > d->ks.smem_optin) {
-        nw_cuda_fail(d, NUWA_ERR_UNSUPPORTED, "attn_gather %s: %zu bytes of shared memory needed, the device allows %zu",
+        nw_cuda_fail(d, NUWA_ERR_UNSUPPORTED, "%s %s: %zu bytes of shared memory needed, the device allows %zu", op,
                      shape, nw_k_attn_gather_smem(nk, heads), d->ks.smem_optin);
         return;
     }
     kcheck(d, nw_k_attn_gather(&d->ks, q, ldq, k, ldk, v, ldv, kbos, vbos, idx, n, nk, heads, dh, bias, th, scale,
                                out, ldo),
-           "attn_gather", shape);
+           op, shape);
+}
+
+static void cu_attn_gather(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk, const float *v,
+                           int ldv, const float *kbos, const float *vbos, const int32_t *idx, int n, int nk,
+                           int heads, int dh, const float *bias, const float *th, float scale, float *out, int ldo)
+{
+    NwCudaDev *d = enter(ctx);
+    if (!d || n <= 0 || heads <= 0 || dh <= 0)
+        return;
+    gather_launch(d, "attn_gather", q, ldq, k, ldk, v, ldv, kbos, vbos, idx, n, nk, heads, dh, bias, th, scale, out,
+                  ldo);
+}
+
+/* The index list (n * K int32 in float slots) comes first in the scratch, rounded up to 256
+ * bytes. */
+static size_t cu_attn_3dna_scratch(const NwDna *g, int n, int heads, int n_threads)
+{
+    (void)heads;
+    (void)n_threads;
+    if (!g || n <= 0 || g->kf <= 0 || g->kh <= 0 || g->kw <= 0)
+        return 0;
+    return ((size_t)n * g->kf * g->kh * g->kw + 63) & ~(size_t)63;
+}
+
+static void cu_attn_3dna(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
+                         const float *v, int ldkv, const float *kbos, const float *vbos, int n, int heads, int dh,
+                         const float *bias, const float *th, float scale, float *out, int ldo)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[96];
+    if (!d || n <= 0 || heads <= 0 || dh <= 0)
+        return;
+    snprintf(shape, sizeof(shape), "t0 %d n%d k%dx%dx%d dil%d fmap%d T%d cap%d", t0, n, g->kf, g->kh, g->kw, g->dil,
+             g->fmap, g->T, g->cap);
+    if (g->kf <= 0 || g->kh <= 0 || g->kw <= 0 || g->fmap <= 0 || g->T <= 0 || g->cap <= 0 ||
+        t0 < 0) {
+        nw_cuda_fail(d, NUWA_ERR_INVAL, "attn_3dna %s: invalid neighbourhood", shape);
+        return;
+    }
+    if (!need_scratch(d, ctx, cu_attn_3dna_scratch(g, n, heads, 1), "attn_3dna"))
+        return;
+    int32_t *idx = (int32_t *)ctx->scratch;
+    const int K = g->kf * g->kh * g->kw;
+    if (!kcheck(d, nw_k_dna_indices(&d->ks, g->kf, g->kh, g->kw, g->dil, g->fmap, g->T, g->cap, t0, n, idx),
+                "attn_3dna indices", shape))
+        return;
+    gather_launch(d, "attn_3dna", q, ldq, k, ldkv, v, ldkv, kbos, vbos, idx, n, K, heads, dh, bias, th, scale, out,
+                  ldo);
+}
+
+/* ---- transformer rows ---------------------------------------------------------------------------- */
+
+/* y (n, o) = x (n, i) W^T: the matmul mapping with W stored (o, i) as B transposed. */
+static void cu_linear(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o, const float *bias,
+                      float *y)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[64];
+    if (!d || n <= 0 || o <= 0)
+        return;
+    snprintf(shape, sizeof(shape), "n%d i%d o%d", n, i, o);
+    if (i <= 0) { /* an empty sum: y = bias (or 0) */
+        kcheck(d, nw_k_bias_cols(&d->ks, y, n, o, o, bias, 1), "linear", shape);
+        return;
+    }
+    if (nw_cuda_gemm(d, 0, 1, n, o, i, x, i, 0, W, i, 0, y, o, 0, 1, "linear") && bias)
+        kcheck(d, nw_k_bias_cols(&d->ks, y, n, o, o, bias, 0), "linear bias", shape);
+}
+
+static void cu_embed(const NwCtx *ctx, const float *table, int dd, const int32_t *ids, int n, const float *add,
+                     float *out, int trans)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[48];
+    if (!d || n <= 0 || dd <= 0)
+        return;
+    snprintf(shape, sizeof(shape), "n%d d%d trans%d", n, dd, trans);
+    kcheck(d, nw_k_embed(&d->ks, table, dd, ids, n, add, out, trans), "embed", shape);
+}
+
+static void cu_rotary(const NwCtx *ctx, float *x, int n, int ld, int heads, int dh, int rot, const float *inv_freq,
+                      int p0)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[64];
+    if (!d)
+        return;
+    snprintf(shape, sizeof(shape), "n%d h%d dh%d rot%d p0 %d", n, heads, dh, rot, p0);
+    kcheck(d, nw_k_rotary(&d->ks, x, n, ld, heads, dh, rot, inv_freq, p0), "rotary", shape);
+}
+
+static void cu_token_shift(const NwCtx *ctx, const float *ring, int cap, int p0, int n, int dd, int fmap, int T,
+                           float *out)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[80];
+    if (!d || n <= 0 || dd <= 0)
+        return;
+    snprintf(shape, sizeof(shape), "cap%d p0 %d n%d d%d fmap%d T%d", cap, p0, n, dd, fmap, T);
+    if (cap <= 0 || fmap <= 0 || T <= 0 || p0 < 0) {
+        nw_cuda_fail(d, NUWA_ERR_INVAL, "token_shift %s: invalid shape", shape);
+        return;
+    }
+    kcheck(d, nw_k_token_shift(&d->ks, ring, cap, p0, n, dd, fmap, T, out), "token_shift", shape);
+}
+
+/* ---- generation ------------------------------------------------------------------------------------ */
+
+static void cu_guide(const NwCtx *ctx, const float *lc, const float *lu, float *out, int n, float scale)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[32];
+    if (!d || n <= 0)
+        return;
+    snprintf(shape, sizeof(shape), "n%d", n);
+    kcheck(d, nw_k_guide(&d->ks, lc, lu, out, n, scale), "guide", shape);
+}
+
+/* One block computes everything in registers and shared memory: no scratch. */
+static size_t cu_sample_scratch(int V, int n_threads)
+{
+    (void)V;
+    (void)n_threads;
+    return 0;
+}
+
+static void cu_sample(const NwCtx *ctx, const float *logits, int V, const NwSampleParams *p, int32_t *tok,
+                      float *margin)
+{
+    NwCudaDev *d = enter(ctx);
+    char shape[32];
+    if (!d)
+        return;
+    snprintf(shape, sizeof(shape), "V%d", V);
+    if (V <= 0 || !p || !tok) {
+        nw_cuda_fail(d, NUWA_ERR_INVAL, "sample %s: no logits, parameters or output", shape);
+        return;
+    }
+    kcheck(d, nw_k_sample(&d->ks, logits, V, p->thres, p->temperature, p->seed, p->counter, p->u, tok, margin),
+           "sample", shape);
 }
 
 void nw_ops_init_cuda(NwOps *o)
 {
     memset(o, 0, sizeof(*o));
     o->name = "cuda";
+    o->mem_alloc = cu_mem_alloc;
+    o->mem_free = cu_mem_free;
+    o->upload = cu_upload;
+    o->download = cu_download;
+    o->copy = cu_copy;
+    o->fill = cu_fill;
+    o->sync = cu_sync;
     o->conv2d = cu_conv2d;
     o->conv2d_scratch = cu_conv2d_scratch;
     o->matmul = cu_matmul;
@@ -424,4 +654,13 @@ void nw_ops_init_cuda(NwOps *o)
     o->attn_null = cu_attn_null;
     o->attn_null_scratch = cu_attn_null_scratch;
     o->attn_gather = cu_attn_gather;
+    o->linear = cu_linear;
+    o->embed = cu_embed;
+    o->rotary = cu_rotary;
+    o->token_shift = cu_token_shift;
+    o->attn_3dna = cu_attn_3dna;
+    o->attn_3dna_scratch = cu_attn_3dna_scratch;
+    o->guide = cu_guide;
+    o->sample = cu_sample;
+    o->sample_scratch = cu_sample_scratch;
 }

@@ -59,10 +59,12 @@ int nw_sample(const float *logits, int V, double thres, float temperature, const
             kept = 1;
             keep_n--;
         }
+        /* each log in double, rounded to float: the result then does not depend on the
+         * platform's logf (glibc's and CUDA's differ by an ulp), so every backend agrees */
         const float uu = u[i] < 1e-20f ? 1e-20f : u[i];
-        float inner = -logf(uu);
+        float inner = (float)-log((double)uu);
         inner = inner < 1e-20f ? 1e-20f : inner;
-        const float gmb = -logf(inner);
+        const float gmb = (float)-log((double)inner);
         const float sc = (kept ? l : -INFINITY) / temperature + gmb;
         if (best < 0 || sc > bv) {
             second = bv;

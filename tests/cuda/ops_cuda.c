@@ -200,7 +200,7 @@ static void conv2d_on(int mode)
         fill_normal(&r, w, nw, 0.3f);
         fill_normal(&r, b, d.cout, 0.5f);
         const int with_bias = si % 3 != 2;
-        NwCtx rc = {1, NULL, 0, NULL};
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
         nw_conv2d_ref(&rc, &d, in, w, with_bias ? b : NULL, ref);
         float *din = dnew(&v, in, nin), *dw = dnew(&v, w, nw), *db = dnew(&v, b, d.cout), *dout = dnew(&v, NULL, nout);
         NwCtx c = ctx_for(&v, v.ops.conv2d_scratch(&d, 1));
@@ -255,7 +255,7 @@ Test(cuda, matmul)
                 fill_normal(&r, ref, nc, 1.f); /* the gaps between rows (ldc > N) must stay as they are */
                 const float *bb = (si + ta) % 2 ? bias : NULL;
                 float *dA = dnew(&v, A, na), *dB = dnew(&v, B, nb), *dbias = dnew(&v, bias, M), *dC = dnew(&v, ref, nc);
-                NwCtx rc = {1, NULL, 0, NULL};
+                NwCtx rc = {1, NULL, 0, NULL, NULL};
                 nw_matmul_ref(&rc, M, N, K, A, lda, ta, B, ldb, tb, bb, ref, ldc);
                 NwCtx c = ctx_for(&v, 0);
                 v.ops.matmul(&c, M, N, K, dA, lda, ta, dB, ldb, tb, bb ? dbias : NULL, dC, ldc);
@@ -292,7 +292,7 @@ Test(cuda, group_norm)
         fill_normal(&r, be, c, 1.f);
         float *dga = dnew(&v, ga, c), *dbe = dnew(&v, be, c);
         for (int act = 0; act < 2; act++) {
-            NwCtx rc = {1, NULL, 0, NULL};
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
             memcpy(ref, x, n * sizeof(float)); /* c % groups channels stay untouched */
             nw_group_norm_ref(&rc, x, ref, c, hw, g, ga, be, 1e-5f, act);
             char what[96];
@@ -330,7 +330,7 @@ Test(cuda, layer_norm_chan)
         fill_normal(&r, b, c, 1.f);
         float *dx = dnew(&v, x, n), *dg = dnew(&v, g, c), *db = dnew(&v, b, c);
         for (int with_res = 0; with_res < 2; with_res++) {
-            NwCtx rc = {1, NULL, 0, NULL};
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
             nw_layer_norm_chan_ref(&rc, x, ref, c, hw, g, b, 1e-5f, with_res ? res : NULL);
             /* with a residual: output written over the residual, as the model does */
             float *dy = dnew(&v, res, n);
@@ -366,7 +366,7 @@ Test(cuda, layer_norm_rows)
         fill_normal(&r, b, d, 1.f);
         float *dg = dnew(&v, g, d), *db = dnew(&v, b, d);
         for (int stable = 0; stable < 2; stable++) {
-            NwCtx rc = {1, NULL, 0, NULL};
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
             nw_layer_norm_ref(&rc, x, ref, n, d, g, b, 1e-5f, stable);
             float *dx = dnew(&v, x, nn);
             NwCtx cc = ctx_for(&v, 0);
@@ -397,7 +397,7 @@ Test(cuda, elementwise)
         float *x = halloc(2 * n), *y = halloc(n), *ref = halloc(2 * n), *got = halloc(2 * n);
         fill_normal(&r, x, 2 * n, 4.f);
         fill_normal(&r, y, n, 1.f);
-        NwCtx rc = {1, NULL, 0, NULL};
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
         NwCtx cc = ctx_for(&v, 0);
         float *dx = dnew(&v, x, 2 * n), *dy = dnew(&v, y, n);
         char what[64];
@@ -438,7 +438,7 @@ Test(cuda, elementwise)
         const int c = 5, hw = 37;
         float *x = halloc(2 * c * hw), *ref = halloc(c * hw), *got = halloc(c * hw);
         fill_normal(&r, x, 2 * c * hw, 3.f);
-        NwCtx rc = {1, NULL, 0, NULL};
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
         nw_glu_ref(&rc, x, ref, c, hw);
         float *dx = dnew(&v, x, 2 * c * hw), *dt = dnew(&v, NULL, c * hw);
         NwCtx cc = ctx_for(&v, 0);
@@ -462,7 +462,7 @@ Test(cuda, upsample2x)
         const size_t n = (size_t)c * h * w;
         float *x = halloc(n), *ref = halloc(4 * n), *got = halloc(4 * n);
         fill_normal(&r, x, n, 1.f);
-        NwCtx rc = {1, NULL, 0, NULL};
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
         nw_upsample2x_ref(&rc, x, ref, c, h, w);
         float *dx = dnew(&v, x, n), *dy = dnew(&v, NULL, 4 * n);
         NwCtx cc = ctx_for(&v, 0);
@@ -489,7 +489,7 @@ Test(cuda, geglu)
         const int n = shapes[si][0], f = shapes[si][1];
         float *u = halloc((size_t)n * 2 * f), *ref = halloc((size_t)n * f), *got = halloc((size_t)n * f);
         fill_normal(&r, u, (size_t)n * 2 * f, 3.f);
-        NwCtx rc = {1, NULL, 0, NULL};
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
         nw_geglu_ref(&rc, u, ref, n, f);
         float *du = dnew(&v, u, (size_t)n * 2 * f), *da = dnew(&v, NULL, (size_t)n * f);
         NwCtx cc = ctx_for(&v, 0);
@@ -524,7 +524,7 @@ Test(cuda, vqgan_attn)
         fill_normal(&r, bias, (size_t)h * n * n, 1.f);
         float *dqkv = dnew(&v, qkv, nq), *dscale = dnew(&v, scale, h), *dbias = dnew(&v, bias, (size_t)h * n * n);
         for (int wb = 0; wb < 2; wb++) {
-            NwCtx rc = {1, halloc(nw_vqgan_attn_scratch_ref(h, dh, n, 1)), nw_vqgan_attn_scratch_ref(h, dh, n, 1), NULL};
+            NwCtx rc = {1, halloc(nw_vqgan_attn_scratch_ref(h, dh, n, 1)), nw_vqgan_attn_scratch_ref(h, dh, n, 1), NULL, NULL};
             nw_vqgan_attn_ref(&rc, qkv, ref, h, dh, n, scale, wb ? bias : NULL);
             free(rc.scratch);
             char what[96];
@@ -580,7 +580,7 @@ Test(cuda, vq_assign)
             if (K > 2)
                 memcpy(E + (size_t)(K - 1) * cd, E + (size_t)1 * cd, sizeof(float) * cd), sq[K - 1] = sq[1];
             memcpy(xr, x, sizeof(float) * nx);
-            NwCtx rc = {1, NULL, 0, NULL};
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
             nw_vq_assign_ref(&rc, xr, cd, n, E, K, sq, cosine, iref, mref);
             float *dE = dnew(&v, E, (size_t)K * cd), *dsq = dnew(&v, sq, K), *dm = dnew(&v, NULL, n);
             int32_t *di = dnew_bytes(&v, iref, sizeof(int32_t) * n);
@@ -649,7 +649,7 @@ Test(cuda, attn_null)
                 keep[j] = masked == 2 ? 0 : (j % 3) != 2; /* 2: unconditional, only the null key */
             const uint8_t *kp = masked == 0 ? NULL : keep;
             uint8_t *dkeep = dnew_bytes(&v, keep, m);
-            NwCtx rc = {1, halloc(nw_attn_null_scratch_ref(n, m, h, 1)), nw_attn_null_scratch_ref(n, m, h, 1), NULL};
+            NwCtx rc = {1, halloc(nw_attn_null_scratch_ref(n, m, h, 1)), nw_attn_null_scratch_ref(n, m, h, 1), NULL, NULL};
             nw_attn_null_ref(&rc, q, ldq, kv, ldk, kv + inner, ldk, n, m, h, dh, nk, nvv, kp, th, 0.25f, ref, inner);
             free(rc.scratch);
             float *dout = dnew(&v, NULL, no);
@@ -696,7 +696,7 @@ Test(cuda, attn_gather)
         float *dth = dnew(&v, th, (size_t)h * h);
         int32_t *didx = dnew_bytes(&v, idx, sizeof(int32_t) * n * nk);
         for (int wb = 0; wb < 2; wb++) {
-            NwCtx rc = {1, NULL, 0, NULL};
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
             nw_attn_gather_ref(&rc, q, inner, kv, ld, kv + inner, ld, bos, bos + inner, idx, n, nk, h, dh,
                                wb ? bias : NULL, th, 0.3f, ref, inner);
             char what[96];
@@ -717,6 +717,423 @@ Test(cuda, attn_gather)
         nw_cuda_free(v.d, didx);
         free(q), free(kv), free(bos), free(bias), free(th), free(ref), free(got), free(got2), free(idx);
     }
+    close_dev(&v);
+}
+
+/* ---- memory and status slots ---------------------------------------------------------------- */
+
+Test(cuda, memory_slots)
+{
+    Dev v = open_dev();
+    NwXfer xf;
+    memset(&xf, 0, sizeof(xf));
+    NwCtx c = ctx_for(&v, 0);
+    c.xfer = &xf;
+    const size_t n = 1000;
+    float *h = halloc(n), *back = halloc(n);
+    for (size_t i = 0; i < n; i++)
+        h[i] = (float)i - 0.5f;
+    /* mem_alloc: aligned device memory the ops can use */
+    float *a = v.ops.mem_alloc(&c, n * sizeof(float));
+    cr_assert_not_null(a, "mem_alloc: %s", nw_cuda_dev_errmsg(v.d));
+    cr_expect_eq((uintptr_t)a % 64, 0, "mem_alloc: not 64-byte aligned");
+    v.ops.upload(&c, a, h, n * sizeof(float));
+    cr_expect_eq(xf.uploads, 1);
+    cr_expect_eq(xf.up_bytes, n * sizeof(float));
+    v.ops.upload(&c, a, h, 0); /* counted like the host slot, even when empty */
+    cr_expect_eq(xf.uploads, 2);
+    cr_expect_eq(xf.up_bytes, n * sizeof(float));
+    /* copy (device -> device, into a guarded buffer: 3 floats from offset 7) and fill */
+    float *g = dnew(&v, NULL, 5);
+    v.ops.copy(&c, g + 1, a + 7, 3 * sizeof(float));
+    v.ops.fill(&c, g, 0, sizeof(float));            /* 0.0f */
+    v.ops.fill(&c, g + 4, 0xff, sizeof(float));     /* NaN bytes */
+    v.ops.add(&c, a, a, n);                          /* an op on mem_alloc'ed memory */
+    char msg[320] = "x";
+    cr_expect_eq(v.ops.sync(&c, msg, sizeof(msg)), 0, "%s", msg);
+    cr_expect_str_eq(msg, "");
+    float got[5];
+    dget(&v, got, g, 5, "copy/fill");
+    cr_expect(got[0] == 0.f && got[1] == 6.5f && got[2] == 7.5f && got[3] == 8.5f, "copy/fill: %g %g %g %g",
+              got[0], got[1], got[2], got[3]);
+    uint32_t bits;
+    memcpy(&bits, &got[4], 4);
+    cr_expect_eq(bits, 0xffffffffu, "fill 0xff");
+    v.ops.download(&c, back, a, n * sizeof(float));
+    cr_expect_eq(xf.downloads, 1);
+    cr_expect_eq(xf.down_bytes, n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        cr_assert(back[i] == 2.f * h[i], "download [%zu]: %g", i, back[i]);
+    /* without a counter nothing is counted, and the transfers still happen */
+    c.xfer = NULL;
+    v.ops.download(&c, back, a, sizeof(float));
+    cr_expect_eq(xf.downloads, 1);
+    cr_expect(back[0] == -1.f);
+    /* allocation failure: NULL, recorded, returned by sync with its message, then cleared */
+    cr_expect_null(v.ops.mem_alloc(&c, (size_t)1 << 50));
+    cr_expect_eq(v.ops.sync(&c, msg, sizeof(msg)), NUWA_ERR_NOMEM);
+    cr_expect(strstr(msg, "out of device memory") != NULL, "message: %s", msg);
+    cr_expect_eq(v.ops.sync(&c, msg, sizeof(msg)), 0, "sync clears the error: %s", msg);
+    cr_expect_eq(v.ops.sync(&c, NULL, 0), 0);
+    /* an error recorded by an op comes back through sync too */
+    v.ops.sample(&c, a, 0, NULL, NULL, NULL);
+    cr_expect_eq(v.ops.sync(&c, msg, 8), NUWA_ERR_INVAL);
+    cr_expect_eq(strlen(msg), 7, "message truncated to the buffer: %s", msg);
+    /* no device context */
+    NwCtx none = {1, NULL, 0, NULL, NULL};
+    cr_expect_eq(v.ops.sync(&none, msg, sizeof(msg)), NUWA_ERR_INVAL);
+    cr_expect_null(v.ops.mem_alloc(&none, 16));
+    v.ops.mem_free(&c, NULL);
+    v.ops.mem_free(&c, a);
+    dfree(&v, g);
+    free(h), free(back);
+    close_dev(&v);
+}
+
+/* ---- transformer rows ------------------------------------------------------------------------- */
+
+Test(cuda, linear)
+{
+    Dev v = open_dev();
+    TRng r = {25};
+    /* n, i, o */
+    const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {1, 512, 1536}, {64, 256, 129}, {5, 0, 3},
+                             {2, 97, 1}};
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int n = shapes[si][0], ni = shapes[si][1], o = shapes[si][2];
+        const size_t nx = (size_t)n * ni, nw = (size_t)o * ni, ny = (size_t)n * o;
+        float *x = halloc(nx), *W = halloc(nw), *b = halloc(o), *ref = halloc(ny), *got = halloc(ny), *got2 = halloc(ny);
+        fill_normal(&r, x, nx, 1.f);
+        fill_normal(&r, W, nw, 0.5f);
+        fill_normal(&r, b, o, 1.f);
+        float *dx = dnew(&v, x, nx), *dW = dnew(&v, W, nw), *db = dnew(&v, b, o);
+        for (int wb = 0; wb < 2; wb++) {
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
+            nw_linear_ref(&rc, x, n, ni, W, o, wb ? b : NULL, ref);
+            char what[96];
+            snprintf(what, sizeof(what), "cuda linear n%d i%d o%d bias%d", n, ni, o, wb);
+            for (int run = 0; run < 2; run++) {
+                float *dy = dnew(&v, NULL, ny);
+                NwCtx cc = ctx_for(&v, 0);
+                v.ops.linear(&cc, dx, n, ni, dW, o, wb ? db : NULL, dy);
+                sync_ok(&v, what);
+                dget(&v, run ? got2 : got, dy, ny, what);
+                dfree(&v, dy);
+            }
+            if (ni == 0 && !wb)
+                for (size_t e = 0; e < ny; e++)
+                    cr_expect(got[e] == 0.f, "%s: an empty sum is 0", what);
+            check_rel_max(what, got, ref, ny, TOL_GEMM_REL_MAX);
+            check_same(what, got, got2, ny);
+        }
+        dfree(&v, dx), dfree(&v, dW), dfree(&v, db);
+        free(x), free(W), free(b), free(ref), free(got), free(got2);
+    }
+    close_dev(&v);
+}
+
+Test(cuda, embed)
+{
+    Dev v = open_dev();
+    TRng r = {26};
+    /* table rows, d, n */
+    const int shapes[][3] = {{1, 1, 1}, {10, 3, 7}, {300, 33, 100}, {50, 512, 5}, {8, 5, 1}};
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int rows = shapes[si][0], d = shapes[si][1], n = shapes[si][2];
+        const size_t nt = (size_t)rows * d, no = (size_t)n * d;
+        float *tab = halloc(nt), *add = halloc(no), *ref = halloc(no), *got = halloc(no);
+        int32_t *ids = malloc(sizeof(int32_t) * n);
+        fill_normal(&r, tab, nt, 1.f);
+        fill_normal(&r, add, no, 1.f);
+        for (int i = 0; i < n; i++)
+            ids[i] = i == n - 1 ? rows - 1 : (int32_t)(trng_next(&r) % rows); /* the last row too */
+        float *dtab = dnew(&v, tab, nt), *dadd = dnew(&v, add, no);
+        int32_t *dids = dnew_bytes(&v, ids, sizeof(int32_t) * n);
+        for (int mode = 0; mode < 4; mode++) {
+            const int wa = mode & 1, trans = mode >> 1;
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
+            nw_embed_ref(&rc, tab, d, ids, n, wa ? add : NULL, ref, trans);
+            float *dout = dnew(&v, NULL, no);
+            NwCtx cc = ctx_for(&v, 0);
+            v.ops.embed(&cc, dtab, d, dids, n, wa ? dadd : NULL, dout, trans);
+            char what[96];
+            snprintf(what, sizeof(what), "cuda embed rows%d d%d n%d add%d trans%d", rows, d, n, wa, trans);
+            sync_ok(&v, what);
+            dget(&v, got, dout, no, what);
+            TCmp cm = compare_f32(what, got, ref, no, TOL_EXACT, 0);
+            cr_expect_eq(cm.n_bad, 0, "%s: %zu off, max err %.3g", what, cm.n_bad, cm.max_err);
+            dfree(&v, dout);
+        }
+        dfree(&v, dtab), dfree(&v, dadd);
+        nw_cuda_free(v.d, dids);
+        free(tab), free(add), free(ref), free(got), free(ids);
+    }
+    close_dev(&v);
+}
+
+Test(cuda, rotary)
+{
+    Dev v = open_dev();
+    TRng r = {27};
+    /* n, heads, dh, rot, extra row stride, p0 */
+    const int shapes[][6] = {{1, 1, 2, 2, 0, 0}, {5, 2, 8, 8, 3, 7}, {9, 3, 10, 5, 1, 0}, {33, 8, 64, 32, 0, 5000},
+                             {2, 8, 64, 64, 17, 123456}, {4, 1, 7, 6, 0, 1}, {3, 2, 4, 1, 0, 9}};
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int n = shapes[si][0], h = shapes[si][1], dh = shapes[si][2], rot = shapes[si][3];
+        const int ld = h * dh + shapes[si][4], p0 = shapes[si][5], hr = rot / 2;
+        const size_t nx = (size_t)n * ld;
+        float *x = halloc(nx), *ref = halloc(nx), *got = halloc(nx), *got2 = halloc(nx), *f = halloc(hr ? hr : 1);
+        fill_normal(&r, x, nx, 1.f);
+        for (int k = 0; k < hr; k++)
+            f[k] = powf(10000.f, -2.f * k / rot);
+        memcpy(ref, x, nx * sizeof(float));
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
+        nw_rotary_ref(&rc, ref, n, ld, h, dh, rot, f, p0);
+        float *df = dnew(&v, f, hr ? hr : 1);
+        char what[96];
+        snprintf(what, sizeof(what), "cuda rotary n%d h%d dh%d rot%d ld%d p0 %d", n, h, dh, rot, ld, p0);
+        for (int run = 0; run < 2; run++) {
+            float *dx = dnew(&v, x, nx);
+            NwCtx cc = ctx_for(&v, 0);
+            v.ops.rotary(&cc, dx, n, ld, h, dh, rot, df, p0);
+            sync_ok(&v, what);
+            dget(&v, run ? got2 : got, dx, nx, what);
+            dfree(&v, dx);
+        }
+        /* CUDA's cosf/sinf are within 2 ulp of glibc's (the emulator uses glibc's: exact);
+         * features outside the rotated ones are compared exactly */
+        TCmp cm = compare_f32(what, got, ref, nx, 1e-6, 1e-6);
+        cr_expect_eq(cm.n_bad, 0, "%s: %zu off, max err %.3g", what, cm.n_bad, cm.max_err);
+        size_t moved = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < ld; j++) {
+                const int hd = j / dh, c = j % dh;
+                const size_t e = (size_t)i * ld + j;
+                if (hd >= h || c >= 2 * hr)
+                    moved += got[e] != x[e];
+            }
+        cr_expect_eq(moved, 0, "%s: %zu features outside the rotated ones changed", what, moved);
+        check_same(what, got, got2, nx);
+        dfree(&v, df);
+        free(x), free(ref), free(got), free(got2), free(f);
+    }
+    close_dev(&v);
+}
+
+Test(cuda, token_shift)
+{
+    Dev v = open_dev();
+    TRng r = {28};
+    /* cap, p0, n, d, fmap (T = fmap^2): p0 = 0 (bos), rings that wrap, p0 > cap, d not a multiple of 4 */
+    const int shapes[][5] = {{1, 0, 1, 1, 1},     {7, 0, 7, 5, 2},      {16, 3, 10, 4, 3},   {9, 20, 9, 33, 3},
+                             {40, 100, 40, 512, 4}, {5, 1234, 1, 6, 8}, {64, 17, 64, 3, 8}, {3, 2, 3, 2, 1}};
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int cap = shapes[si][0], p0 = shapes[si][1], n = shapes[si][2], d = shapes[si][3],
+                  fmap = shapes[si][4], T = fmap * fmap;
+        const size_t nr = (size_t)cap * d, no = (size_t)n * d;
+        float *ring = halloc(nr), *ref = halloc(no), *got = halloc(no), *back = halloc(nr);
+        fill_normal(&r, ring, nr, 1.f);
+        NwCtx rc = {1, NULL, 0, NULL, NULL};
+        nw_token_shift_ref(&rc, ring, cap, p0, n, d, fmap, T, ref);
+        float *dring = dnew(&v, ring, nr), *dout = dnew(&v, NULL, no);
+        NwCtx cc = ctx_for(&v, 0);
+        v.ops.token_shift(&cc, dring, cap, p0, n, d, fmap, T, dout);
+        char what[96];
+        snprintf(what, sizeof(what), "cuda token_shift cap%d p0 %d n%d d%d fmap%d", cap, p0, n, d, fmap);
+        sync_ok(&v, what);
+        dget(&v, got, dout, no, what);
+        cr_expect(!memcmp(got, ref, no * sizeof(float)), "%s: differs from the reference", what);
+        dget(&v, back, dring, nr, what);
+        cr_expect(!memcmp(back, ring, nr * sizeof(float)), "%s: the ring was modified", what);
+        dfree(&v, dring), dfree(&v, dout);
+        free(ring), free(ref), free(got), free(back);
+    }
+    close_dev(&v);
+}
+
+Test(cuda, attn_3dna)
+{
+    Dev v = open_dev();
+    TRng r = {29};
+    /* kf kh kw dil fmap cap | t0 n heads dh */
+    const int shapes[][10] = {
+        {1, 1, 1, 1, 1, 1, 0, 1, 1, 1},      {3, 3, 3, 2, 4, 50, 0, 20, 2, 8},   {3, 3, 3, 2, 4, 50, 37, 9, 8, 16},
+        {5, 3, 3, 1, 8, 256, 300, 5, 8, 64}, {5, 5, 5, 1, 3, 40, 61, 4, 4, 5},  {2, 1, 3, 3, 5, 30, 7, 33, 3, 3},
+    };
+    for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
+        const int *s = shapes[si];
+        const NwDna g = {s[0], s[1], s[2], s[3], s[4], s[4] * s[4], s[5]};
+        const int t0 = s[6], n = s[7], h = s[8], dh = s[9], K = g.kf * g.kh * g.kw;
+        const int inner = h * dh, ldq = inner + 3, ldkv = 2 * inner + 1;
+        const size_t nq = (size_t)n * ldq, nkv = (size_t)g.cap * ldkv, no = (size_t)n * inner, nb = (size_t)K * h;
+        float *q = halloc(nq), *kv = halloc(nkv), *bos = halloc(2 * inner), *bias = halloc(nb), *th = halloc((size_t)h * h);
+        float *ref = halloc(no), *got = halloc(no), *got2 = halloc(no);
+        fill_normal(&r, q, nq, 1.f);
+        fill_normal(&r, kv, nkv, 1.f);
+        fill_normal(&r, bos, 2 * inner, 1.f);
+        fill_normal(&r, bias, nb, 1.f);
+        fill_normal(&r, th, (size_t)h * h, 0.5f);
+        float *dq = dnew(&v, q, nq), *dkv = dnew(&v, kv, nkv), *dbos = dnew(&v, bos, 2 * inner), *dbias = dnew(&v, bias, nb);
+        float *dth = dnew(&v, th, (size_t)h * h);
+        int32_t *iref = malloc(sizeof(int32_t) * n * K), *igot = malloc(sizeof(int32_t) * n * K);
+        nw_dna_indices(&g, t0, n, iref);
+        for (int wb = 0; wb < 2; wb++) {
+            const size_t rs = nw_attn_3dna_scratch_ref(&g, n, h, 1);
+            NwCtx rc = {1, halloc(rs), rs, NULL, NULL};
+            nw_attn_3dna_ref(&rc, &g, t0, q, ldq, kv, kv + inner, ldkv, bos, bos + inner, n, h, dh, wb ? bias : NULL,
+                             th, 0.3f, ref, inner);
+            free(rc.scratch);
+            char what[128];
+            snprintf(what, sizeof(what), "cuda attn_3dna k%dx%dx%d dil%d fmap%d cap%d t0 %d n%d h%d dh%d bias%d", g.kf,
+                     g.kh, g.kw, g.dil, g.fmap, g.cap, t0, n, h, dh, wb);
+            for (int run = 0; run < 2; run++) {
+                float *dout = dnew(&v, NULL, no);
+                const size_t cs = v.ops.attn_3dna_scratch(&g, n, h, 1);
+                cr_assert_geq(cs, (size_t)n * K);
+                NwCtx cc = ctx_for(&v, cs);
+                v.ops.attn_3dna(&cc, &g, t0, dq, ldq, dkv, dkv + inner, ldkv, dbos, dbos + inner, n, h, dh,
+                                wb ? dbias : NULL, dth, 0.3f, dout, inner);
+                sync_ok(&v, what);
+                dget(&v, run ? got2 : got, dout, no, what);
+                dfree(&v, dout);
+                /* the index list the device derived is the reference's, exactly */
+                cr_assert_eq(nw_cuda_download(v.d, igot, cc.scratch, sizeof(int32_t) * n * K), 0);
+                cr_expect(!memcmp(igot, iref, sizeof(int32_t) * n * K), "%s: index list differs", what);
+            }
+            check_rel_max(what, got, ref, no, TOL_ATTN_REL_MAX);
+            check_same(what, got, got2, no);
+        }
+        /* scratch too small: an error, not a write past it */
+        NwCtx small = ctx_for(&v, 0);
+        small.scratch_len = (size_t)n * K - 1;
+        float *dout = dnew(&v, NULL, no);
+        v.ops.attn_3dna(&small, &g, t0, dq, ldq, dkv, dkv + inner, ldkv, dbos, dbos + inner, n, h, dh, NULL, dth, 0.3f,
+                        dout, inner);
+        cr_expect_eq(nw_cuda_dev_sync(v.d), NUWA_ERR_INVAL, "small scratch: %s", nw_cuda_dev_errmsg(v.d));
+        nw_cuda_dev_clear_error(v.d);
+        dfree(&v, dout);
+        dfree(&v, dq), dfree(&v, dkv), dfree(&v, dbos), dfree(&v, dbias), dfree(&v, dth);
+        free(q), free(kv), free(bos), free(bias), free(th), free(ref), free(got), free(got2), free(iref), free(igot);
+    }
+    close_dev(&v);
+}
+
+/* ---- generation: guidance and sampling ---------------------------------------------------------- */
+
+Test(cuda, guide)
+{
+    Dev v = open_dev();
+    TRng r = {30};
+    const int sizes[] = {1, 17, 4097};
+    const float scales[] = {0.f, 1.f, 3.5f};
+    for (int si = 0; si < 3; si++) {
+        const int n = sizes[si];
+        float *lc = halloc(n), *lu = halloc(n), *ref = halloc(n), *got = halloc(n);
+        fill_normal(&r, lc, n, 3.f);
+        fill_normal(&r, lu, n, 3.f);
+        for (int ki = 0; ki < 3; ki++) {
+            NwCtx rc = {1, NULL, 0, NULL, NULL};
+            nw_guide_ref(&rc, lc, lu, ref, n, scales[ki]);
+            char what[64];
+            snprintf(what, sizeof(what), "cuda guide n%d scale %g", n, scales[ki]);
+            /* out separate, out = lc, out = lu */
+            for (int mode = 0; mode < 3; mode++) {
+                float *dlc = dnew(&v, lc, n), *dlu = dnew(&v, lu, n), *dout = mode ? NULL : dnew(&v, NULL, n);
+                float *o = mode == 0 ? dout : mode == 1 ? dlc : dlu;
+                NwCtx cc = ctx_for(&v, 0);
+                v.ops.guide(&cc, dlc, dlu, o, n, scales[ki]);
+                sync_ok(&v, what);
+                dget(&v, got, o, n, what);
+                cr_expect(!memcmp(got, ref, sizeof(float) * n), "%s (out mode %d): differs from the reference", what,
+                          mode);
+                dfree(&v, dlc), dfree(&v, dlu), dfree(&v, dout);
+            }
+        }
+        free(lc), free(lu), free(ref), free(got);
+    }
+    close_dev(&v);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+Test(cuda, sample)
+{
+    Dev v = open_dev();
+    TRng r = {31};
+    const int Vs[] = {1, 2, 7, 512, 1000, 8192, 16385};
+    const double thres[] = {0.0, 0.5, 0.9, 0.999};
+    const float temps[] = {0.7f, 1.f, 1.3f};
+    int n_cases = 0, n_cut = 0;
+    for (size_t vi = 0; vi < sizeof(Vs) / sizeof(Vs[0]); vi++) {
+        const int V = Vs[vi];
+        float *l = halloc(V), *u = halloc(V), *w = halloc(V);
+        float *dl = dnew(&v, NULL, V), *du = dnew(&v, NULL, V), *dtok = dnew(&v, NULL, 1), *dm = dnew(&v, NULL, 1);
+        NwCtx cc = ctx_for(&v, v.ops.sample_scratch(V, 1));
+        for (int rep = 0; rep < 3; rep++) {
+            /* ties everywhere: a few distinct values (rep 0: integers, with -0 and +0 both
+             * present; rep 1: integers and a little noise; rep 2: smooth logits) */
+            for (int i = 0; i < V; i++) {
+                const float base = (float)(trng_next(&r) % 5) - 2.f;
+                l[i] = rep == 0 ? (base == 0.f && (i & 1) ? -0.f : base)
+                       : rep == 1 ? (trng_next(&r) % 4 ? base : base + 0.25f * trng_normal(&r))
+                                  : 3.f * trng_normal(&r);
+            }
+            cr_assert_eq(nw_cuda_upload(v.d, dl, l, sizeof(float) * V), 0);
+            for (size_t ti = 0; ti < sizeof(thres) / sizeof(thres[0]); ti++) {
+                for (size_t ki = 0; ki < sizeof(temps) / sizeof(temps[0]); ki++) {
+                    /* uniforms given (with exact zeros: the 1e-20 clamp) or generated on the device */
+                    const int given = (int)(ti + ki + rep) % 2;
+                    NwSampleParams p = {thres[ti], temps[ki], 1000 + rep, (uint64_t)(vi * 100 + ti * 10 + ki), NULL};
+                    nw_uniforms(p.seed, p.counter, u, V);
+                    if (given) {
+                        /* rep 0: two values only, so equal logits get equal scores and the
+                         * first index must win across threads; else a few exact zeros */
+                        for (int i = 0; i < V; i += rep ? 97 : 1)
+                            u[i] = rep ? 0.f : i % 3 ? 0.5f : 0.f;
+                        cr_assert_eq(nw_cuda_upload(v.d, du, u, sizeof(float) * V), 0);
+                        p.u = du;
+                    }
+                    float mref, mgot;
+                    const int want = nw_sample(l, V, p.thres, p.temperature, u, w, &mref);
+                    /* margin NULL once per V */
+                    const int with_margin = ti + ki > 0;
+                    v.ops.sample(&cc, dl, V, &p, (int32_t *)dtok, with_margin ? dm : NULL);
+                    char what[96];
+                    snprintf(what, sizeof(what), "cuda sample V%d thres %g temp %g rep %d u %s", V, p.thres,
+                             p.temperature, rep, given ? "given" : "generated");
+                    sync_ok(&v, what);
+                    int32_t tok;
+                    float tf;
+                    dget(&v, &tf, dtok, 1, what);
+                    memcpy(&tok, &tf, sizeof(tok));
+                    cr_expect_eq(tok, want, "%s: token %d, nw_sample %d", what, tok, want);
+                    if (with_margin) {
+                        dget(&v, &mgot, dm, 1, what);
+                        cr_expect(!memcmp(&mgot, &mref, sizeof(float)), "%s: margin %.9g, nw_sample %.9g", what, mgot,
+                                  mref);
+                    }
+                    /* count the cases whose k-th largest value is tied across the cut */
+                    int k = (int)((1.0 - p.thres) * V);
+                    k = k < 1 ? 1 : k > V ? V : k;
+                    memcpy(w, l, sizeof(float) * V);
+                    qsort(w, V, sizeof(float), cmp_desc);
+                    int above = 0, eq = 0;
+                    for (int i = 0; i < V; i++)
+                        above += l[i] > w[k - 1], eq += l[i] == w[k - 1];
+                    n_cut += k - above < eq;
+                    n_cases++;
+                }
+            }
+        }
+        dfree(&v, dl), dfree(&v, du), dfree(&v, dtok), dfree(&v, dm);
+        free(l), free(u), free(w);
+    }
+    printf("cuda sample: %d cases, %d with ties split by the top-k cut\n", n_cases, n_cut);
+    cr_expect_gt(n_cut, 10, "the cases should split ties at the cut");
     close_dev(&v);
 }
 
@@ -776,7 +1193,7 @@ Test(cuda, device_errors)
     cr_assert_eq(nw_cuda_download(v.d, &got, buf, sizeof(float)), 0);
     cr_expect(got == 1.f, "an op ran while an error was recorded");
     /* a context without a device does nothing and does not crash */
-    NwCtx none = {1, NULL, 0, NULL};
+    NwCtx none = {1, NULL, 0, NULL, NULL};
     v.ops.add(&none, buf, buf, 1);
     cr_expect_eq(nw_cuda_dev_sync(v.d), 0);
     nw_cuda_free(v.d, didx);

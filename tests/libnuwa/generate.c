@@ -43,7 +43,7 @@ static int brute_sample(const float *l, int V, double thres, float temp, const f
     float bv = 0;
     for (int i = 0; i < V; i++) {
         const float uu = fmaxf(u[i], 1e-20f);
-        const float g = -logf(fmaxf(-logf(uu), 1e-20f));
+        const float g = (float)-log((double)fmaxf((float)-log((double)uu), 1e-20f));
         const float sc = (kept[i] ? l[i] : -INFINITY) / temp + g;
         if (best < 0 || sc > bv) {
             bv = sc;
