@@ -39,6 +39,7 @@
 
 #include "libavutil/avassert.h"
 #include "libavutil/avstring.h"
+#include "libavutil/cpu.h"
 #include "libavutil/dict.h"
 #include "libavutil/imgutils.h"
 #include "libavutil/mem.h"
@@ -121,10 +122,10 @@ typedef struct NuwaContext {
       OFFSET(top_k), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, INT_MAX, FLAGS },                            \
     { "cfg_scale", "classifier-free guidance scale (1: off)", OFFSET(cfg_scale), AV_OPT_TYPE_FLOAT, \
       { .dbl = 2 }, -100, 100, FLAGS },                                                             \
-    { "device", "compute device: cpu (cuda, cuda:N with a CUDA build of libnuwa)", OFFSET(device),  \
+    { "device", "compute device: cpu, cuda or cuda:N (libnuwa checks it)", OFFSET(device),          \
       AV_OPT_TYPE_STRING, { .str = "cpu" }, 0, 0, FLAGS },                                          \
-    { "threads", "CPU threads (0: all cores)", OFFSET(threads), AV_OPT_TYPE_INT, { .i64 = 0 }, 0,   \
-      1024, FLAGS }
+    { "threads", "CPU threads (0: FFmpeg's filter threads, -filter_threads, at most one per core)", \
+      OFFSET(threads), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, FLAGS }
 
 static int nuwa_averror(int err)
 {
@@ -162,18 +163,10 @@ static int load_model(AVFilterContext *ctx, int need_tf)
     NuwaContext *s = ctx->priv;
     NuwaModelParams mp;
     NuwaSessionParams sp;
-    int err;
+    int err, threads;
 
     if (!s->model_path || !*s->model_path) {
         av_log(ctx, AV_LOG_ERROR, "no model given: set model=FILE.gguf\n");
-        return AVERROR(EINVAL);
-    }
-    if (!s->device || strcmp(s->device, "cpu")) {
-        if (s->device && !strncmp(s->device, "cuda", 4))
-            av_log(ctx, AV_LOG_ERROR, "device=%s: this libnuwa (%s) has no CUDA backend; use device=cpu\n",
-                   s->device, nuwa_version());
-        else
-            av_log(ctx, AV_LOG_ERROR, "unknown device '%s' (cpu, cuda, cuda:N)\n", s->device ? s->device : "");
         return AVERROR(EINVAL);
     }
     nuwa_model_params_default(&mp);
@@ -199,13 +192,33 @@ static int load_model(AVFilterContext *ctx, int need_tf)
     s->S = s->vi.image_size;
     s->C = s->vi.channels;
     s->model_fmt = s->C == 3 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_GRAY8;
+    /* threads=0 follows the filter graph's thread count (-filter_threads), capped at the CPU
+     * count: FFmpeg's automatic count is one more than the cores (the caller's thread also takes
+     * slices), and libnuwa splits its work evenly over the threads it is given */
+    threads = s->threads;
+    if (!threads) {
+        threads = ff_filter_get_nb_threads(ctx);
+        if (threads > av_cpu_count())
+            threads = av_cpu_count();
+    }
     nuwa_session_params_default(&sp);
-    sp.n_threads = s->threads;
+    sp.n_threads = threads > 0 ? threads : 0;
+    sp.device = s->device;
     sp.log_cb = nuwa_log_cb;
     sp.log_opaque = ctx;
     sp.log_level = nuwa_log_level();
-    if ((err = nuwa_session_create(&s->sess, s->model, &sp)) < 0)
+    /* libnuwa checks the device and logs why it is unusable (unknown name, no CUDA backend,
+     * driver or GPU) */
+    if ((err = nuwa_session_create(&s->sess, s->model, &sp)) < 0) {
+        av_log(ctx, AV_LOG_ERROR, "cannot create a libnuwa session on device '%s': %s\n",
+               s->device ? s->device : "cpu", nuwa_strerror(err));
         return nuwa_averror(err);
+    }
+    if (sp.n_threads > 0)
+        av_log(ctx, AV_LOG_VERBOSE, "device %s, %d CPU thread%s (%s)\n", s->device ? s->device : "cpu",
+               sp.n_threads, sp.n_threads > 1 ? "s" : "", s->threads ? "threads option" : "filter threads");
+    else
+        av_log(ctx, AV_LOG_VERBOSE, "device %s, CPU threads: all cores\n", s->device ? s->device : "cpu");
     s->mbuf = av_malloc((size_t)s->S * s->S * s->C);
     if (!s->mbuf)
         return AVERROR(ENOMEM);

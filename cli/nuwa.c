@@ -6,7 +6,8 @@
  *   nuwa decode MODEL TOKENS OUT.ppm        frames from token grid(s); OUT may hold %d
  *   nuwa roundtrip MODEL IN.ppm OUT.ppm     encode then decode
  *
- * Options: -t N (threads, default all cores), -v (verbose), -o FILE.
+ * Options: -t N (threads, default all cores), -d/--device NAME (cpu, cuda, cuda:N), -v (verbose),
+ * -o FILE.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,10 +21,14 @@
 #include "nuwa.h"
 
 static int g_verbose;
+static const char *g_device; /* NULL: the library's default (cpu) */
+static int g_errors;         /* error messages the library has logged */
 
 static void log_cb(void *opaque, int level, const char *fmt, va_list ap)
 {
     (void)opaque;
+    if (level <= NUWA_LOG_ERROR)
+        g_errors++;
     if (level > (g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING))
         return;
     fputs("nuwa: ", stderr);
@@ -33,7 +38,7 @@ static void log_cb(void *opaque, int level, const char *fmt, va_list ap)
 static int usage(FILE *f)
 {
     fprintf(f,
-            "usage: nuwa [-t THREADS] [-v] COMMAND ...\n"
+            "usage: nuwa [-t THREADS] [-d DEVICE] [-v] COMMAND ...\n"
             "  info MODEL                        print hyperparameters and the tensor table\n"
             "  encode MODEL IN.ppm... [-o FILE]  print the token grid of each frame\n"
             "  decode MODEL TOKENS OUT.ppm       decode token grid(s) (text) into frames;\n"
@@ -45,6 +50,9 @@ static int usage(FILE *f)
             "  --filter-thres X (0.9: keep the top 10%% of codes), --cond-scale X (2),\n"
             "  --reference (reproduce nuwa-pytorch's guidance and window, bugs B2/B5),\n"
             "  --tokens-out FILE (also write the sampled token grids).\n"
+            "Options: -t N: CPU threads (0, the default: all cores);\n"
+            "  -d NAME, --device NAME: compute device, cpu (default), cuda or cuda:N;\n"
+            "  -v: verbose logs; -o FILE: output file (encode) or name pattern.\n"
             "Frames are binary netpbm: P6 (RGB) or P5 (gray), 8-bit, of the model's size.\n");
     return f == stderr ? 2 : 0;
 }
@@ -151,11 +159,17 @@ static NuwaSession *new_session(NuwaModel *m, int threads)
     NuwaSession *s = NULL;
     nuwa_session_params_default(&sp);
     sp.n_threads = threads;
+    sp.device = g_device;
     sp.log_cb = log_cb;
     sp.log_level = g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING;
+    const int errors = g_errors;
     int err = nuwa_session_create(&s, m, &sp);
     if (err < 0) {
-        fprintf(stderr, "nuwa: cannot create a session: %s\n", nuwa_strerror(err));
+        /* errors are one line: the library's when it said why (an unknown device, no CUDA
+         * backend, driver or GPU, ...), else ours */
+        if (g_errors == errors)
+            fprintf(stderr, "nuwa: cannot create a session%s%s%s: %s\n", g_device ? " on device '" : "",
+                    g_device ? g_device : "", g_device ? "'" : "", nuwa_strerror(err));
         return NULL;
     }
     return s;
@@ -645,12 +659,15 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "-v")) {
             g_verbose = 1;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "-o")) {
+        } else if (!strcmp(a, "-t") || !strcmp(a, "-o") || !strcmp(a, "-d") ||
+                   !strcmp(a, "--device")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nuwa: %s needs a value\n", a);
                 return 2;
             }
-            if (a[1] == 't') {
+            if (!strcmp(a, "-d") || !strcmp(a, "--device")) {
+                g_device = argv[++i]; /* checked by nuwa_session_create */
+            } else if (a[1] == 't') {
                 char *end;
                 long t = strtol(argv[++i], &end, 10);
                 if (*end || t < 0 || t > 1024) {

@@ -13,6 +13,14 @@ NUWA=${1:?usage: sh tests/cli.sh path/to/nuwa}
 V1=tests/fixtures/vae_v1.gguf
 V3=tests/fixtures/vae_v3.gguf
 
+# DEVICE_CHECKS: 1 when libnuwa's nuwa_session_create checks NuwaSessionParams.device (nuwa.h):
+# an unknown name fails with NUWA_ERR_INVAL, a CUDA device without the backend module, driver or
+# GPU with NUWA_ERR_UNSUPPORTED, each with a logged message. A library that still ignores the
+# field runs every device on the CPU, so with 0 the checks that need the failure only report
+# "todo" (or "ok ... already holds") and never fail; "no crash" is checked either way.
+# Flip the default below to 1 once the library checks devices (tests/ffmpeg.sh has the same).
+DEVICE_CHECKS=${NUWA_TEST_DEVICE_CHECKS:-0}
+
 if [ ! -x "$NUWA" ] || [ ! -f "$V1" ] || [ ! -f "$V3" ]; then
     echo "cli.sh: run from the repository root with the path of a built nuwa" >&2
     echo "0 passed, 1 failed"
@@ -44,6 +52,18 @@ check() { # check NAME CONDITION...: ok if the command succeeds
     name=$1
     shift
     if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+todo=0
+devcheck() { # devcheck NAME CONDITION...: a check that needs libnuwa's device checks (DEVICE_CHECKS)
+    if [ "$DEVICE_CHECKS" = 1 ]; then
+        check "$@"
+    elif name=$1 && shift && "$@"; then
+        ok "$name (already holds: DEVICE_CHECKS can be 1)"
+    else
+        todo=$((todo + 1))
+        echo "todo $name (needs the library's device checks: DEVICE_CHECKS=0)"
+    fi
 }
 
 # run ARGS...: runs nuwa, stdout in $T/out, stderr in $T/err, exit status in $rc
@@ -276,6 +296,38 @@ check "-h: usage on stdout, exit 0" sh -c '[ "$1" -eq 0 ] && grep -q usage: "$2"
 run --version
 check "--version: prints the version" has "$T/out" '^nuwa [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*$'
 
+# ---- devices ------------------------------------------------------------------------------
+run --device cpu encode "$V1" "$T/a.ppm"
+check "--device cpu: exit 0" [ "$rc" -eq 0 ]
+check "--device cpu: the same tokens as the default device" cmp -s "$T/out" "$T/a.tok"
+run -d cpu roundtrip "$V1" "$T/a.ppm" "$T/a_rt_cpu.ppm"
+check "-d cpu roundtrip: the same image as the default device" cmp -s "$T/a_rt_cpu.ppm" "$T/a_rt.ppm"
+run encode "$V1" "$T/a.ppm" --device
+check "--device without a value: exit 2" [ "$rc" -eq 2 ]
+
+run --device bogus encode "$V1" "$T/a.ppm"
+check "--device bogus: no crash" [ "$rc" -lt 128 ]
+devcheck "--device bogus: error exit" failed
+devcheck "--device bogus: no tokens printed" [ ! -s "$T/out" ]
+devcheck "--device bogus: one line on stderr naming the device" \
+    sh -c '[ "$(wc -l <"$1")" -eq 1 ] && grep -q "bogus" "$1"' sh "$T/err"
+run -d cuda:x roundtrip "$V1" "$T/a.ppm" "$T/x.ppm"
+check "-d cuda:x: no crash" [ "$rc" -lt 128 ]
+devcheck "-d cuda:x: error exit naming the device, no image" \
+    sh -c '[ "$1" -ne 0 ] && grep -q "cuda:x" "$2" && [ ! -e "$3" ]' sh "$rc" "$T/err" "$T/x.ppm"
+
+# device=cuda on a machine without a usable GPU (no CUDA backend in this build, no driver or no
+# device) must fail cleanly with a message that names the device; on a GPU machine it may work.
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    echo "skip --device cuda failure checks: this machine has a GPU"
+else
+    run --device cuda encode "$V1" "$T/a.ppm"
+    check "--device cuda without a GPU: no crash" [ "$rc" -lt 128 ]
+    devcheck "--device cuda without a GPU: error exit" failed
+    devcheck "--device cuda without a GPU: the message mentions cuda" has "$T/err" "cuda"
+    devcheck "--device cuda without a GPU: no tokens printed" [ ! -s "$T/out" ]
+fi
+
 # ---- gray model --------------------------------------------------------------------------
 run encode "$V3" "$T/g.pgm"
 check "gray encode: 3 lines of 3 tokens in [0,16)" grid_ok "$T/out" 3 16
@@ -304,6 +356,12 @@ check "generate: 3 token grids of 4 lines" [ "$(grep -c . "$T/gen1.tok")" -eq 12
 check "generate: a progress line on stderr" has "$T/err" "tok/s"
 run -t 1 generate "$N1" --frames 3 --seed 5 -o "$T/gen_%02d.ppm" --tokens-out "$T/gen2.tok"
 check "generate: same seed, 1 thread -> same tokens" cmp -s "$T/gen1.tok" "$T/gen2.tok"
+run --device cpu generate "$N1" --frames 3 --seed 5 -o "$T/gcpu_%02d.ppm" --tokens-out "$T/gen4.tok"
+check "generate --device cpu: same tokens as the default device" cmp -s "$T/gen1.tok" "$T/gen4.tok"
+run -d bogus predict "$N1" --frames 1 "$T/c16a.ppm" -o "$T/pbogus_%d.ppm"
+check "predict -d bogus: no crash" [ "$rc" -lt 128 ]
+devcheck "predict -d bogus: error exit naming the device, no frame written" \
+    sh -c '[ "$1" -ne 0 ] && grep -q bogus "$2" && [ ! -e "$3" ]' sh "$rc" "$T/err" "$T/pbogus_0.ppm"
 run generate "$N1" --frames 3 --seed 6 -o "$T/other_%02d.ppm" --tokens-out "$T/gen3.tok"
 check "generate: another seed -> other tokens" sh -c '! cmp -s "$1" "$2"' sh "$T/gen1.tok" "$T/gen3.tok"
 run generate "$N1" --frames 2 --reference --cond-scale 3 --temperature 0.7 --filter-thres 0.5 -o "$T/ref_%d.ppm"
@@ -346,5 +404,6 @@ run generate "$M" --text "a ukulele" --frames 1 -o "$T/ship%03d.ppm"
 check "a prompt outside the model's text vocabulary: error exit" failed
 check "a prompt outside the model's text vocabulary: the message says so" has "$T/err" "outside this model's text vocabulary"
 
+[ "$todo" -gt 0 ] && echo "($todo device checks not enabled: DEVICE_CHECKS=0)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
