@@ -14,7 +14,8 @@
  *   --budget   seconds; a measurement stops iterating (after at least one iteration) once it
  *              has used its share (default 150; 40 with --quick)
  *   --quick    tiny models (below) instead of the target configuration
- *   --json     also print one JSON object per measurement, each on a line starting with '{'
+ *   --json     also print one JSON object per part, on a line starting with '{', right after the
+ *              part's rows of the table (grep '^{' for the JSON, grep -v for the table)
  *
  * Models (random weights, built in memory with tests/support's nuwa_random_gguf, written to a
  * temporary file because nuwa.h loads models from files only, loaded, file removed):
@@ -460,72 +461,94 @@ out:
 
 /* ---- report ------------------------------------------------------------------------------- */
 
-static void report(const Bench *b)
+/* Prints one part of the table (0: header, 1: VQGAN, 2: one stream, 3: streams) as soon as it is
+ * measured, with its JSON line under --json, so that a run cut short keeps what it measured. */
+static void report(const Bench *b, int part)
 {
     const Opts *o = b->o;
     const int T = b->T, n = o->streams;
-    const double tok_s = T / (b->gen_ms * 1e-3), batch_tok_s = n * T / (b->batch_ms * 1e-3),
-                 thr_tok_s = n * T / (b->thr_ms * 1e-3);
+    const double tok_s = T / (b->gen_ms * 1e-3);
     const char *cfg = o->quick ? "quick" : "target";
-    printf("\nbench_gpu: libnuwa %s, device %s, %d threads, %s models\n", nuwa_version(), o->device, o->threads, cfg);
-    printf("  VQGAN %dx%d, dim %d, %d layers (%d tokens/frame, codebook %d); NUWA dim %d, decoder %d x (%d x %d), "
-           "3DNA (%d,%d,%d), %d frames, cond_scale 2\n",
-           b->S, b->S, b->vi.dim, b->vi.num_layers, T, b->vi.codebook_size, b->ti.dim, b->ti.dec_depth,
-           b->ti.dec_heads, b->ti.dec_dim_head, b->ti.kernel[0], b->ti.kernel[1], b->ti.kernel[2],
-           b->ti.max_video_frames);
-    printf("%-44s %12s %12s  %s\n", "measurement", "value", "unit", "notes");
-    printf("%-44s %12.2f %12s  median of %d\n", "VQGAN encode, 1 frame", b->enc_ms, "ms", b->vae_iters);
-    printf("%-44s %12.1f %12s\n", "VQGAN encode, 1 frame per call", 1e3 / b->enc_ms, "frames/s");
-    printf("%-44s %12.1f %12s\n", "VQGAN encode, 9 frames per call", CTX_FRAMES * 1e3 / b->enc9_ms, "frames/s");
-    printf("%-44s %12.2f %12s\n", "VQGAN decode, 1 frame", b->dec_ms, "ms");
-    printf("%-44s %12.1f %12s\n", "VQGAN decode, 1 frame per call", 1e3 / b->dec_ms, "frames/s");
-    printf("%-44s %12.1f %12s\n", "VQGAN decode, 9 frames per call", CTX_FRAMES * 1e3 / b->dec9_ms, "frames/s");
-    printf("%-44s %12.2f %12s  text encoder, median of %d\n", "start (text prompt)", b->start_ms, "ms", b->start_iters);
-    printf("%-44s %12.2f %12s  %d tokens (libnuwa defers the prefill to generate)\n", "push 9 context frames",
-           b->push_ms, "ms", CTX_FRAMES * T);
-    printf("%-44s %12.2f %12s  median of %d; cold %.2f ms\n", "generate 1 frame (tokens only)", b->gen_ms, "ms",
-           b->gen_iters, b->gen_cold_ms);
-    printf("%-44s %12.2f %12s  prefill of %d context tokens + 1 step\n", "  of which the first token", b->first_ms,
-           "ms", CTX_FRAMES * T);
-    printf("%-44s %12.3f %12s  = %.1f tokens/s without the prefill\n", "  then per token", b->step_ms, "ms",
-           1e3 / b->step_ms);
-    printf("%-44s %12.1f %12s  %d tokens / generate 1 frame\n", "generation, one stream", tok_s, "tokens/s", T);
-    printf("%-44s %12.2f %12s  median of %d; cold %.2f ms; target <= %.0f ms: %s\n",
-           "next-frame latency (generate + decode)", b->lat_ms, "ms", b->lat_iters, b->lat_cold_ms,
-           TARGET_LATENCY_MS, o->quick ? "n/a (quick)" : b->lat_ms <= TARGET_LATENCY_MS ? "met" : "MISSED");
     char what[64];
-    snprintf(what, sizeof(what), "%d streams, nuwa_generate_batch", n);
-    printf("%-44s %12.1f %12s  median of %d; %d worker threads\n", what, batch_tok_s, "tokens/s", b->batch_iters,
-           b->batch_threads);
-    printf("%-44s %12.2f %12s  target >= %.0fx: %s\n", "  ratio to one stream", batch_tok_s / tok_s, "x",
-           TARGET_STREAM_RATIO,
-           o->quick ? "n/a (quick)" : batch_tok_s / tok_s >= TARGET_STREAM_RATIO ? "met" : "MISSED");
-    snprintf(what, sizeof(what), "%d streams, one host thread each", n);
-    printf("%-44s %12.1f %12s  median of %d\n", what, thr_tok_s, "tokens/s", b->thr_iters);
-    printf("%-44s %12.2f %12s\n", "  ratio to one stream", thr_tok_s / tok_s, "x");
-    if (!o->json)
-        return;
-    printf("{\"what\": \"config\", \"impl\": \"libnuwa %s\", \"device\": \"%s\", \"threads\": %d, \"models\": \"%s\", "
-           "\"image_size\": %d, \"vae_dim\": %d, \"vae_layers\": %d, \"tokens_per_frame\": %d, \"codebook\": %d, "
-           "\"dim\": %d, \"dec_depth\": %d, \"dec_heads\": %d, \"dec_dim_head\": %d, \"kernel\": [%d, %d, %d], "
-           "\"max_video_frames\": %d, \"text_len\": %d, \"enc_depth\": %d, \"context_frames\": %d, \"cond_scale\": 2}\n",
-           nuwa_version(), o->device, o->threads, cfg, b->S, b->vi.dim, b->vi.num_layers, T, b->vi.codebook_size,
-           b->ti.dim, b->ti.dec_depth, b->ti.dec_heads, b->ti.dec_dim_head, b->ti.kernel[0], b->ti.kernel[1],
-           b->ti.kernel[2], b->ti.max_video_frames, b->ti.text_max_seq_len, b->ti.enc_depth, CTX_FRAMES);
-    printf("{\"what\": \"vqgan\", \"device\": \"%s\", \"encode_ms\": %.3f, \"decode_ms\": %.3f, \"encode_fps\": %.2f, "
-           "\"decode_fps\": %.2f, \"encode9_fps\": %.2f, \"decode9_fps\": %.2f, \"iters\": %d}\n",
-           o->device, b->enc_ms, b->dec_ms, 1e3 / b->enc_ms, 1e3 / b->dec_ms, CTX_FRAMES * 1e3 / b->enc9_ms,
-           CTX_FRAMES * 1e3 / b->dec9_ms, b->vae_iters);
-    printf("{\"what\": \"next_frame\", \"device\": \"%s\", \"start_ms\": %.3f, \"push_ms\": %.3f, \"gen_ms\": %.3f, "
-           "\"gen_cold_ms\": %.3f, \"first_token_ms\": %.3f, \"step_ms\": %.4f, \"tok_s\": %.2f, \"latency_ms\": %.3f, \"latency_cold_ms\": %.3f, "
-           "\"target_latency_ms\": %.1f, \"iters\": %d}\n",
-           o->device, b->start_ms, b->push_ms, b->gen_ms, b->gen_cold_ms, b->first_ms, b->step_ms, tok_s, b->lat_ms, b->lat_cold_ms,
-           TARGET_LATENCY_MS, b->lat_iters);
-    printf("{\"what\": \"streams\", \"device\": \"%s\", \"streams\": %d, \"batch_ms\": %.3f, \"batch_tok_s\": %.2f, "
-           "\"batch_ratio\": %.3f, \"batch_threads\": %d, \"threads_ms\": %.3f, \"threads_tok_s\": %.2f, "
-           "\"threads_ratio\": %.3f, \"one_stream_tok_s\": %.2f, \"target_ratio\": %.1f, \"iters\": %d}\n",
-           o->device, n, b->batch_ms, batch_tok_s, batch_tok_s / tok_s, b->batch_threads, b->thr_ms, thr_tok_s,
-           thr_tok_s / tok_s, tok_s, TARGET_STREAM_RATIO, b->batch_iters);
+    switch (part) {
+    case 0:
+        printf("bench_gpu: libnuwa %s, device %s, %d threads, %s models\n", nuwa_version(), o->device, o->threads,
+               cfg);
+        printf("  VQGAN %dx%d, dim %d, %d layers (%d tokens/frame, codebook %d); NUWA dim %d, decoder %d x (%d x %d), "
+               "3DNA (%d,%d,%d), %d frames (%d of context), text %d, cond_scale 2\n",
+               b->S, b->S, b->vi.dim, b->vi.num_layers, T, b->vi.codebook_size, b->ti.dim, b->ti.dec_depth,
+               b->ti.dec_heads, b->ti.dec_dim_head, b->ti.kernel[0], b->ti.kernel[1], b->ti.kernel[2],
+               b->ti.max_video_frames, CTX_FRAMES, b->ti.text_max_seq_len);
+        printf("%-44s %12s %12s  %s\n", "measurement", "value", "unit", "notes");
+        if (o->json)
+            printf("{\"what\": \"config\", \"impl\": \"libnuwa %s\", \"device\": \"%s\", \"threads\": %d, "
+                   "\"models\": \"%s\", \"image_size\": %d, \"vae_dim\": %d, \"vae_layers\": %d, "
+                   "\"tokens_per_frame\": %d, \"codebook\": %d, \"dim\": %d, \"dec_depth\": %d, \"dec_heads\": %d, "
+                   "\"dec_dim_head\": %d, \"kernel\": [%d, %d, %d], \"max_video_frames\": %d, \"text_len\": %d, "
+                   "\"enc_depth\": %d, \"context_frames\": %d, \"cond_scale\": 2}\n",
+                   nuwa_version(), o->device, o->threads, cfg, b->S, b->vi.dim, b->vi.num_layers, T,
+                   b->vi.codebook_size, b->ti.dim, b->ti.dec_depth, b->ti.dec_heads, b->ti.dec_dim_head,
+                   b->ti.kernel[0], b->ti.kernel[1], b->ti.kernel[2], b->ti.max_video_frames, b->ti.text_max_seq_len,
+                   b->ti.enc_depth, CTX_FRAMES);
+        break;
+    case 1:
+        printf("%-44s %12.2f %12s  median of %d\n", "VQGAN encode, 1 frame", b->enc_ms, "ms", b->vae_iters);
+        printf("%-44s %12.1f %12s\n", "VQGAN encode, 1 frame per call", 1e3 / b->enc_ms, "frames/s");
+        printf("%-44s %12.1f %12s\n", "VQGAN encode, 9 frames per call", CTX_FRAMES * 1e3 / b->enc9_ms, "frames/s");
+        printf("%-44s %12.2f %12s\n", "VQGAN decode, 1 frame", b->dec_ms, "ms");
+        printf("%-44s %12.1f %12s\n", "VQGAN decode, 1 frame per call", 1e3 / b->dec_ms, "frames/s");
+        printf("%-44s %12.1f %12s\n", "VQGAN decode, 9 frames per call", CTX_FRAMES * 1e3 / b->dec9_ms, "frames/s");
+        if (o->json)
+            printf("{\"what\": \"vqgan\", \"device\": \"%s\", \"encode_ms\": %.3f, \"decode_ms\": %.3f, "
+                   "\"encode_fps\": %.2f, \"decode_fps\": %.2f, \"encode9_fps\": %.2f, \"decode9_fps\": %.2f, "
+                   "\"iters\": %d}\n",
+                   o->device, b->enc_ms, b->dec_ms, 1e3 / b->enc_ms, 1e3 / b->dec_ms, CTX_FRAMES * 1e3 / b->enc9_ms,
+                   CTX_FRAMES * 1e3 / b->dec9_ms, b->vae_iters);
+        break;
+    case 2:
+        printf("%-44s %12.2f %12s  text encoder, median of %d\n", "start (text prompt)", b->start_ms, "ms",
+               b->start_iters);
+        printf("%-44s %12.2f %12s  %d tokens (libnuwa defers the prefill to generate)\n", "push 9 context frames",
+               b->push_ms, "ms", CTX_FRAMES * T);
+        printf("%-44s %12.2f %12s  median of %d; cold %.2f ms\n", "generate 1 frame (tokens only)", b->gen_ms, "ms",
+               b->gen_iters, b->gen_cold_ms);
+        printf("%-44s %12.2f %12s  prefill of %d context tokens + 1 step\n", "  of which the first token", b->first_ms,
+               "ms", CTX_FRAMES * T);
+        printf("%-44s %12.3f %12s  = %.1f tokens/s without the prefill\n", "  then per token", b->step_ms, "ms",
+               1e3 / b->step_ms);
+        printf("%-44s %12.1f %12s  %d tokens / generate 1 frame\n", "generation, one stream", tok_s, "tokens/s", T);
+        printf("%-44s %12.2f %12s  median of %d; cold %.2f ms; target <= %.0f ms: %s\n",
+               "next-frame latency (generate + decode)", b->lat_ms, "ms", b->lat_iters, b->lat_cold_ms,
+               TARGET_LATENCY_MS, o->quick ? "n/a (quick)" : b->lat_ms <= TARGET_LATENCY_MS ? "met" : "MISSED");
+        if (o->json)
+            printf("{\"what\": \"next_frame\", \"device\": \"%s\", \"start_ms\": %.3f, \"push_ms\": %.3f, "
+                   "\"gen_ms\": %.3f, \"gen_cold_ms\": %.3f, \"first_token_ms\": %.3f, \"step_ms\": %.4f, "
+                   "\"tok_s\": %.2f, \"latency_ms\": %.3f, \"latency_cold_ms\": %.3f, \"target_latency_ms\": %.1f, "
+                   "\"iters\": %d}\n",
+                   o->device, b->start_ms, b->push_ms, b->gen_ms, b->gen_cold_ms, b->first_ms, b->step_ms, tok_s,
+                   b->lat_ms, b->lat_cold_ms, TARGET_LATENCY_MS, b->lat_iters);
+        break;
+    case 3: {
+        const double batch_tok_s = n * T / (b->batch_ms * 1e-3), thr_tok_s = n * T / (b->thr_ms * 1e-3);
+        snprintf(what, sizeof(what), "%d streams, nuwa_generate_batch", n);
+        printf("%-44s %12.1f %12s  median of %d; %d worker threads\n", what, batch_tok_s, "tokens/s", b->batch_iters,
+               b->batch_threads);
+        printf("%-44s %12.2f %12s  target >= %.0fx: %s\n", "  ratio to one stream", batch_tok_s / tok_s, "x",
+               TARGET_STREAM_RATIO,
+               o->quick ? "n/a (quick)" : batch_tok_s / tok_s >= TARGET_STREAM_RATIO ? "met" : "MISSED");
+        snprintf(what, sizeof(what), "%d streams, one host thread each", n);
+        printf("%-44s %12.1f %12s  median of %d\n", what, thr_tok_s, "tokens/s", b->thr_iters);
+        printf("%-44s %12.2f %12s\n", "  ratio to one stream", thr_tok_s / tok_s, "x");
+        if (o->json)
+            printf("{\"what\": \"streams\", \"device\": \"%s\", \"streams\": %d, \"batch_ms\": %.3f, "
+                   "\"batch_tok_s\": %.2f, \"batch_ratio\": %.3f, \"batch_threads\": %d, \"threads_ms\": %.3f, "
+                   "\"threads_tok_s\": %.2f, \"threads_ratio\": %.3f, \"one_stream_tok_s\": %.2f, "
+                   "\"target_ratio\": %.1f, \"iters\": %d}\n",
+                   o->device, n, b->batch_ms, batch_tok_s, batch_tok_s / tok_s, b->batch_threads, b->thr_ms,
+                   thr_tok_s, thr_tok_s / tok_s, tok_s, TARGET_STREAM_RATIO, b->batch_iters);
+        break;
+    }
+    }
 }
 
 static int usage(void)
@@ -610,22 +633,25 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_gpu: session created in %.2f s (weights uploaded once per model and device)\n",
             now_s() - t0);
     /* shares of the budget: VQGAN 15%, one stream 35%, streams the rest */
+    report(&b, 0);
     double t = now_s();
     r = bench_vqgan(&b, s, t + 0.15 * o.budget);
     if (!r) {
+        report(&b, 1);
         fprintf(stderr, "bench_gpu: VQGAN done (%.1f s)\n", now_s() - t_start);
         t = now_s();
         r = bench_next_frame(&b, s, t + 0.35 * o.budget);
     }
     nuwa_session_destroy(&s);
     if (!r) {
+        report(&b, 2);
         fprintf(stderr, "bench_gpu: next frame done (%.1f s)\n", now_s() - t_start);
         t = now_s();
         r = bench_streams(&b, t + 0.5 * o.budget);
     }
     if (!r) {
+        report(&b, 3);
         fprintf(stderr, "bench_gpu: streams done (%.1f s)\n", now_s() - t_start);
-        report(&b);
     }
     nuwa_model_unref(&b.m);
     return r ? 1 : 0;
