@@ -54,7 +54,7 @@ TEST_SRCS += $(wildcard tests/cuda/*.c)
 endif
 BENCH_SRCS := $(wildcard bench/*.c)
 
-.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda install uninstall clean distclean deps golden eval demo
+.PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda bench-gpu install uninstall clean distclean deps golden eval demo
 all: lib $(BUILD)/nuwa
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
@@ -125,6 +125,11 @@ $(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/suppor
 $(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The end-to-end benchmark through nuwa.h on any device (bench/bench_gpu.c; bench/gpu.sh runs it
+# with --device cuda): $(BUILD)/bench_gpu --quick --device cpu is a smoke test of a few seconds.
+$(BUILD)/bench_gpu: $(BUILD)/obj/bench/bench_gpu.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/bench_cuda: $(BUILD)/obj/bench/bench_cuda.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -156,8 +161,9 @@ ifneq ($(SANITIZE),1)
 	sh tests/ffmpeg.sh build/bin-minimal/ffmpeg $(BUILD)/nuwa
 endif
 
-# The CUDA op tests alone (they skip without a GPU) and the GPU benchmark; bench/gpu.sh runs
-# both on a GPU machine.
+# The CUDA op tests alone (they skip without a GPU) and the GPU benchmarks (bench-gpu: the whole
+# model through nuwa.h, BENCH_DEVICE=cuda by default; bench-cuda: per-op timings); bench/gpu.sh
+# runs them all on a GPU machine.
 test-cuda: $(BUILD)/nuwa_tests $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
 	$(BUILD)/nuwa_tests -j1 --filter 'cuda/*'
 ifeq ($(HAVE_CUDA),yes)
@@ -166,6 +172,10 @@ endif
 
 bench-cuda: $(BUILD)/bench_cuda
 	$(BUILD)/bench_cuda
+
+BENCH_DEVICE ?= cuda
+bench-gpu: $(BUILD)/bench_gpu
+	$(BUILD)/bench_gpu --device $(BENCH_DEVICE)
 
 bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
 	sh bench/run.sh $(BUILD)/bench_vqgan

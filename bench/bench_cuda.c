@@ -1,5 +1,5 @@
 /*
- * bench_cuda.c — timings of the CUDA backend's ops at the shapes of the target model:
+ * bench_cuda.c — timings of the CUDA backend's single ops at the shapes of the target model:
  * 256x256 RGB frames; VQGAN dim 64, 4 layers (16x16 tokens), one residual block and attention
  * (8 x 64) at the last stage, cosine codebook 512 x 256 with projections; NUWA dim 512, 12
  * decoder layers of 8 heads x 64, GEGLU inner 1365, 3DNA kernel (5,3,3), 10 frames (2560 video
@@ -7,10 +7,10 @@
  *
  * Weights and inputs are random. Each op is timed as the mean over a batch of back-to-back
  * calls between two stream synchronisations (the batch doubles until it lasts 50 ms), so the
- * small ops include the launch overhead they would have in a decode loop. Then whole passes
- * made of the same ops, as vqgan.c and transformer.c sequence them: VQGAN encode and decode of
- * one frame, one decoder step (one token through all layers) and a prefill of 2560 tokens.
- * Host-side work of the real model (gather lists, K/V ring copies, sampling) is left out.
+ * small ops include the launch overhead they would have in a decode loop. For kernel work: the
+ * whole model (VQGAN, generation, batched streams) is timed end to end through the public API by
+ * bench/bench_gpu.c, which replaced the hand-made VQGAN and decoder passes this file had.
+ * bench/gpu.sh runs both on a GPU machine; alone: make build/bench_cuda && build/bench_cuda.
  *
  * Usage: bench_cuda [--device cuda:N] [--tf32] [--quick]
  * Exit status: 0, 2 without a CUDA device (the reason is printed), 1 when an op fails.
@@ -43,7 +43,6 @@
 #define DH 64
 #define INNER (HEADS * DH)
 #define DIM 512
-#define LAYERS 12
 #define FF 1365
 #define KF 5
 #define KH 3
@@ -306,183 +305,6 @@ static void bench_attention(Bench *b)
     nw_cuda_free(b->d, out);
 }
 
-/* ---- whole passes ------------------------------------------------------------------------------- */
-
-typedef struct Vae {
-    float *img, *x, *t1, *t2, *w, *bias, *g, *be, *scale, *abias, *proj, *E, *sq;
-    int32_t *tok;
-} Vae;
-
-static void conv(Bench *b, Vae *v, int cin, int size, int cout, int k, int stride, int pad, int act, const float *in,
-                 float *out)
-{
-    const NwConv2d d = {cin, size, size, cout, k, k, stride, pad, act};
-    b->ops.conv2d(&b->ctx, &d, in, v->w, v->bias, out);
-}
-
-static void vae_attn(Bench *b, Vae *v)
-{
-    conv(b, v, CZ, FMAP, 3 * INNER, 1, 1, 0, 0, v->x, v->t1);
-    b->ops.vqgan_attn(&b->ctx, v->t1, v->t2, HEADS, DH, T_TOK, v->scale, v->abias);
-    conv(b, v, INNER, FMAP, CZ, 1, 1, 0, 0, v->t2, v->t1);
-    b->ops.layer_norm_chan(&b->ctx, v->t1, v->x, CZ, T_TOK, v->g, v->be, 1e-5f, v->x);
-}
-
-static void vae_encode(Bench *b, Vae *v)
-{
-    static const int dims[5] = {64, 64, 128, 256, 512};
-    conv(b, v, 3, IMG, VAE_DIM, 5, 1, 2, 0, v->img, v->x);
-    for (int i = 0; i < 4; i++) {
-        conv(b, v, dims[i], IMG >> i, dims[i + 1], 4, 2, 1, 1, v->x, v->t1);
-        float *t = v->x;
-        v->x = v->t1;
-        v->t1 = t;
-    }
-    conv(b, v, CZ, FMAP, CZ, 3, 1, 1, 0, v->x, v->t1);
-    b->ops.group_norm(&b->ctx, v->t1, v->t1, CZ, T_TOK, GROUPS, v->g, v->be, 1e-5f, NW_ACT_LRELU);
-    conv(b, v, CZ, FMAP, CZ, 3, 1, 1, 0, v->t1, v->t2);
-    b->ops.group_norm(&b->ctx, v->t2, v->t2, CZ, T_TOK, GROUPS, v->g, v->be, 1e-5f, NW_ACT_LRELU);
-    conv(b, v, CZ, FMAP, CZ, 1, 1, 0, 0, v->t2, v->t1);
-    b->ops.add(&b->ctx, v->x, v->t1, (size_t)CZ * T_TOK);
-    vae_attn(b, v);
-    b->ops.matmul(&b->ctx, CD, T_TOK, CZ, v->proj, CZ, 0, v->x, T_TOK, 0, v->bias, v->t1, T_TOK);
-    b->ops.vq_assign(&b->ctx, v->t1, CD, T_TOK, v->E, CODES, v->sq, 1, v->tok, NULL);
-}
-
-static void vae_decode(Bench *b, Vae *v)
-{
-    static const int dims[5] = {64, 64, 128, 256, 512};
-    /* the codes' rows are gathered on the host in vqgan.c: here t2 stands for them */
-    b->ops.matmul(&b->ctx, CZ, T_TOK, CD, v->proj, CD, 0, v->t2, T_TOK, 0, v->bias, v->x, T_TOK);
-    conv(b, v, CZ, FMAP, 2 * CZ, 3, 1, 1, 0, v->x, v->t1);
-    b->ops.glu(&b->ctx, v->t1, v->t2, CZ, T_TOK);
-    b->ops.group_norm(&b->ctx, v->t2, v->t2, CZ, T_TOK, GROUPS, v->g, v->be, 1e-5f, NW_ACT_NONE);
-    conv(b, v, CZ, FMAP, 2 * CZ, 3, 1, 1, 0, v->t2, v->t1);
-    b->ops.glu(&b->ctx, v->t1, v->t2, CZ, T_TOK);
-    b->ops.group_norm(&b->ctx, v->t2, v->t2, CZ, T_TOK, GROUPS, v->g, v->be, 1e-5f, NW_ACT_NONE);
-    conv(b, v, CZ, FMAP, CZ, 1, 1, 0, 0, v->t2, v->t1);
-    b->ops.add(&b->ctx, v->x, v->t1, (size_t)CZ * T_TOK);
-    vae_attn(b, v);
-    for (int i = 3; i >= 0; i--) {
-        const int s = IMG >> (i + 1);
-        b->ops.upsample2x(&b->ctx, v->x, v->t1, dims[i + 1], s, s);
-        conv(b, v, dims[i + 1], 2 * s, dims[i], 3, 1, 1, 1, v->t1, v->x);
-    }
-    conv(b, v, VAE_DIM, IMG, 3, 1, 1, 0, 0, v->x, v->img);
-}
-
-static void bench_vae(Bench *b)
-{
-    printf("\n== VQGAN, one %dx%d frame (the op sequence of vqgan.c, random weights)\n", IMG, IMG);
-    const size_t act = (size_t)VAE_DIM * IMG * IMG * 2;
-    Vae v;
-    v.img = dbuf(b, (size_t)3 * IMG * IMG, 1.f);
-    v.x = dbuf(b, act, 0.f), v.t1 = dbuf(b, act, 0.f), v.t2 = dbuf(b, act, 0.1f);
-    v.w = dbuf(b, (size_t)2 * CZ * CZ * 9, 0.02f), v.bias = dbuf(b, 2048, 0.1f);
-    v.g = dbuf(b, 2048, 1.f), v.be = dbuf(b, 2048, 0.1f), v.scale = dbuf(b, HEADS, 1.f);
-    v.abias = dbuf(b, (size_t)HEADS * T_TOK * T_TOK, 1.f), v.proj = dbuf(b, (size_t)CZ * CD, 0.05f);
-    v.E = dbuf(b, (size_t)CODES * CD, 0.06f), v.sq = dbuf(b, CODES, 0.f);
-    nw_cuda_malloc(b->d, (void **)&v.tok, sizeof(int32_t) * T_TOK);
-    /* scratch: the largest conv of the passes, the attention, the quantiser */
-    size_t sc = b->ops.vqgan_attn_scratch(HEADS, DH, T_TOK, 1);
-    for (size_t si = 0; si < sizeof(conv_shapes) / sizeof(conv_shapes[0]); si++) {
-        const int *s = conv_shapes[si];
-        const NwConv2d d = {s[0], s[1], s[1], s[2], s[3], s[3], s[4], s[5], s[6]};
-        sc = sc > b->ops.conv2d_scratch(&d, 1) ? sc : b->ops.conv2d_scratch(&d, 1);
-    }
-    const NwConv2d dd = {VAE_DIM, IMG, IMG, VAE_DIM, 3, 3, 1, 1, 0};
-    sc = sc > b->ops.conv2d_scratch(&dd, 1) ? sc : b->ops.conv2d_scratch(&dd, 1);
-    sc = sc > b->ops.vq_assign_scratch(CD, T_TOK, CODES, 1) ? sc : b->ops.vq_assign_scratch(CD, T_TOK, CODES, 1);
-    need(b, sc);
-    float *x0 = v.x, *t10 = v.t1;
-    TIME(b, "VQGAN encode", "1 frame -> token grid", 0, 0, (v.x = x0, v.t1 = t10, vae_encode(b, &v)));
-    TIME(b, "VQGAN decode", "token grid -> 1 frame", 0, 0, (v.x = x0, v.t1 = t10, vae_decode(b, &v)));
-    v.x = x0, v.t1 = t10;
-    float *all[] = {v.img, v.x, v.t1, v.t2, v.w, v.bias, v.g, v.be, v.scale, v.abias, v.proj, v.E, v.sq};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        nw_cuda_free(b->d, all[i]);
-    nw_cuda_free(b->d, v.tok);
-}
-
-typedef struct Dec {
-    float *x, *n1, *t1, *t2, *t3, *u, *y, *w[LAYERS][8], *g, *be, *ring, *bos, *rb, *th, *tkv, *nkv, *logits;
-    int32_t *idx;
-    uint8_t *keep;
-} Dec;
-
-/* One pass of n rows through the decoder layers (transformer.c's order of ops). */
-static void dec_pass(Bench *b, Dec *s, int n)
-{
-    NwCtx *c = &b->ctx;
-    const NwOps *o = &b->ops;
-    for (int l = 0; l < LAYERS; l++) {
-        float **w = s->w[l];
-        o->layer_norm(c, s->x, s->n1, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->matmul(c, n, INNER, DIM, s->n1, DIM, 0, w[0], DIM, 1, NULL, s->t1, INNER);
-        o->matmul(c, n, 2 * INNER, DIM, s->n1, DIM, 0, w[1], DIM, 1, NULL, s->t2, 2 * INNER);
-        o->attn_gather(c, s->t1, INNER, s->ring, 2 * INNER, s->ring + INNER, 2 * INNER, s->bos, s->bos + INNER, s->idx,
-                       n, NK, HEADS, DH, s->rb, s->th, 0.125f, s->t3, INNER);
-        o->matmul(c, n, DIM, INNER, s->t3, INNER, 0, w[2], INNER, 1, NULL, s->y, DIM);
-        o->layer_norm(c, s->y, s->y, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->add(c, s->x, s->y, (size_t)n * DIM);
-        o->layer_norm(c, s->x, s->n1, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->matmul(c, n, INNER, DIM, s->n1, DIM, 0, w[3], DIM, 1, NULL, s->t1, INNER);
-        o->attn_null(c, s->t1, INNER, s->tkv, 2 * INNER, s->tkv + INNER, 2 * INNER, n, TEXT, HEADS, DH, s->nkv,
-                     s->nkv + INNER, s->keep, s->th, 0.125f, s->t3, INNER);
-        o->matmul(c, n, DIM, INNER, s->t3, INNER, 0, w[4], INNER, 1, NULL, s->y, DIM);
-        o->layer_norm(c, s->y, s->y, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->add(c, s->x, s->y, (size_t)n * DIM);
-        o->layer_norm(c, s->x, s->n1, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->matmul(c, n, 2 * FF, DIM, s->n1, DIM, 0, w[5], DIM, 1, NULL, s->u, 2 * FF);
-        o->geglu(c, s->u, s->t3, n, FF);
-        o->matmul(c, n, DIM, FF, s->t3, FF, 0, w[6], FF, 1, NULL, s->y, DIM);
-        o->layer_norm(c, s->y, s->y, n, DIM, s->g, s->be, 1e-5f, 0);
-        o->add(c, s->x, s->y, (size_t)n * DIM);
-    }
-    o->layer_norm(c, s->x, s->n1, n, DIM, s->g, s->be, 1e-5f, 1);
-    o->matmul(c, n, CODES, DIM, s->n1, DIM, 0, s->w[0][7], DIM, 1, NULL, s->logits, CODES);
-}
-
-static void bench_decoder(Bench *b)
-{
-    printf("\n== NUWA decoder, %d layers of dim %d (the op sequence of transformer.c, random weights)\n", LAYERS, DIM);
-    Dec s;
-    const size_t wide = (size_t)ROWS * 2 * FF;
-    s.x = dbuf(b, (size_t)ROWS * DIM, 1.f), s.n1 = dbuf(b, (size_t)ROWS * DIM, 0.f);
-    s.t1 = dbuf(b, wide, 0.f), s.t2 = dbuf(b, wide, 0.f), s.t3 = dbuf(b, wide, 0.f), s.u = dbuf(b, wide, 0.f);
-    s.y = dbuf(b, (size_t)ROWS * DIM, 0.f), s.logits = dbuf(b, (size_t)ROWS * CODES, 0.f);
-    for (int l = 0; l < LAYERS; l++) {
-        const size_t sizes[8] = {(size_t)INNER * DIM, (size_t)2 * INNER * DIM, (size_t)DIM * INNER, (size_t)INNER * DIM,
-                                 (size_t)DIM * INNER, (size_t)2 * FF * DIM, (size_t)DIM * FF, (size_t)CODES * DIM};
-        for (int k = 0; k < 8; k++)
-            s.w[l][k] = (k == 7 && l) ? NULL : dbuf(b, sizes[k], 0.04f);
-    }
-    s.g = dbuf(b, DIM, 1.f), s.be = dbuf(b, DIM, 0.f), s.ring = dbuf(b, (size_t)ROWS * 2 * INNER, 1.f);
-    s.bos = dbuf(b, 2 * INNER, 1.f), s.rb = dbuf(b, (size_t)NK * HEADS, 0.1f), s.th = dbuf(b, HEADS * HEADS, 0.3f);
-    s.tkv = dbuf(b, (size_t)TEXT * 2 * INNER, 1.f), s.nkv = dbuf(b, 2 * INNER, 1.f);
-    s.idx = dgather(b, ROWS, ROWS);
-    uint8_t hk[TEXT];
-    for (int j = 0; j < TEXT; j++)
-        hk[j] = j < 40;
-    nw_cuda_malloc(b->d, (void **)&s.keep, TEXT);
-    nw_cuda_upload(b->d, s.keep, hk, TEXT);
-    need(b, b->ops.attn_null_scratch(ROWS, TEXT, HEADS, 1));
-    const double t_layer = 2.0 * DIM * (INNER + 2 * INNER + INNER + INNER + INNER + 2 * FF) + 2.0 * FF * DIM;
-    const double step_flops = LAYERS * t_layer + 2.0 * DIM * CODES;
-    TIME(b, "decode step", "1 token, all layers", step_flops, 0, dec_pass(b, &s, 1));
-    TIME(b, "decode step x2", "cond + uncond rows together", 2 * step_flops, 0, dec_pass(b, &s, 2));
-    char shape[64];
-    snprintf(shape, sizeof(shape), "%d tokens (%d frames), all layers", ROWS, FRAMES);
-    TIME(b, "prefill", shape, ROWS * step_flops, 0, dec_pass(b, &s, ROWS));
-    for (int l = 0; l < LAYERS; l++)
-        for (int k = 0; k < 8; k++)
-            nw_cuda_free(b->d, s.w[l][k]);
-    float *all[] = {s.x, s.n1, s.t1, s.t2, s.t3, s.u, s.y, s.logits, s.g, s.be, s.ring, s.bos, s.rb, s.th, s.tkv, s.nkv};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        nw_cuda_free(b->d, all[i]);
-    nw_cuda_free(b->d, s.idx), nw_cuda_free(b->d, s.keep);
-}
-
 static int open_bench(Bench *b, int index, unsigned flags)
 {
     char msg[320];
@@ -536,8 +358,6 @@ int main(int argc, char **argv)
     bench_convs(&b, have_nodnn ? &nodnn : NULL);
     bench_small_ops(&b);
     bench_attention(&b);
-    bench_vae(&b);
-    bench_decoder(&b);
     const int failed = b.failed || (have_nodnn && nodnn.failed);
     if (have_nodnn)
         nw_cuda_dev_destroy(&nodnn.d);

@@ -4,8 +4,9 @@ transformer bench).
 
     tools/.venv/bin/python bench/ref_nuwa.py --threads 2 --json
     tools/.venv/bin/python bench/ref_nuwa.py --threads 2 --tokens 16 --json     # quicker
+    python3 bench/ref_nuwa.py --device cuda --config '{...}' --skip first --json   # on a GPU (bench/gpu.sh)
 
-Model (random weights, torch.manual_seed(--seed), eval, CPU, fp32):
+Model (random weights, torch.manual_seed(--seed), eval, fp32, on --device: cpu (default) or cuda[:N]):
     VQGanVAE(dim=16, image_size=64, num_layers=3, num_resnet_blocks=0, use_attn=False, resnet_groups=4,
              vq_codebook_size=512, vq_codebook_dim=64, use_vgg_and_gan=False, vq_kmeans_init=False)
         -> fmap 64 / 2**3 = 8, T = 64 tokens per frame, V = 512 (the VAE is only built for its shape;
@@ -35,6 +36,8 @@ Measurements (torch.no_grad(), like generate()):
   the way generate() builds its input (pos[:n]); and "prefill_guided": that plus the uncond pass
   generate() runs at cond_scale 2 (fed the cond output, B2).  Median of --iters, after one warm-up;
   tokens/s = 512 / time.
+On a CUDA device every timestamp is taken after torch.cuda.synchronize(), so a step's time includes
+its kernels (TF32 stays off: torch's default for matmuls in fp32, set explicitly).
 Prints a JSON line with --json.
 """
 
@@ -72,6 +75,7 @@ def parse_args():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip", default="", help="comma list of parts to skip: first,last,prefill")
     ap.add_argument("--json", action="store_true", help="print only one JSON line")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:N")
     return ap.parse_args()
 
 
@@ -89,6 +93,22 @@ import nuwa_ref  # noqa: E402
 
 nw = nuwa_ref.nuwa_module()
 nuwa_ref.apply_b1_patch()
+
+DEVICE = torch.device(args.device)
+if DEVICE.type == "cuda":
+    if not torch.cuda.is_available():
+        sys.exit(f"ref_nuwa.py: --device {args.device}: torch {torch.__version__} sees no CUDA device")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+elif DEVICE.type != "cpu":
+    sys.exit(f"ref_nuwa.py: --device {args.device}: only cpu and cuda[:N]")
+
+
+def now():
+    """perf_counter after the device has finished the work queued so far."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+    return time.perf_counter()
 
 
 class StopLoop(Exception):
@@ -119,7 +139,7 @@ def timed_loop(n_stop, stamps):
     """Replacement for the module-level tqdm: timestamps each step, stops after n_stop steps."""
     def wrap(it):
         for i, x in enumerate(it):
-            stamps.append(time.perf_counter())
+            stamps.append(now())
             if i == n_stop:
                 raise StopLoop()
             yield x
@@ -172,7 +192,7 @@ def generate_from(model, text, prefix, n_steps, stamps=None):
 
     for ind in range(n_steps):
         if stamps is not None:
-            stamps.append(time.perf_counter())
+            stamps.append(now())
         video_indices_input = video_indices
 
         num_video_tokens = video_indices.shape[1]
@@ -210,7 +230,7 @@ def generate_from(model, text, prefix, n_steps, stamps=None):
         sample = nw.rearrange(sample, 'b -> b 1')
         video_indices = torch.cat((video_indices, sample), dim=1)
     if stamps is not None:
-        stamps.append(time.perf_counter())
+        stamps.append(now())
     return video_indices
 
 
@@ -218,7 +238,7 @@ def check_copy(model, text, n):
     """The loop copy must sample the same tokens as the real generate (same injected noise)."""
     gen = torch.Generator().manual_seed(1234)
     V = model.to_logits.weight.shape[0]
-    u = torch.rand((n + 1, text.shape[0], V), generator=gen)
+    u = torch.rand((n + 1, text.shape[0], V), generator=gen).to(text.device)
     state = {"i": 0}
 
     def noise(t):
@@ -231,7 +251,7 @@ def check_copy(model, text, n):
     saved = nw.gumbel_noise
     nw.gumbel_noise = noise
     try:
-        got = generate_from(model, text, torch.empty((text.shape[0], 0), dtype=torch.long), n)
+        got = generate_from(model, text, torch.empty((text.shape[0], 0), dtype=torch.long, device=text.device), n)
     finally:
         nw.gumbel_noise = saved
     if not torch.equal(got, ref_tokens):
@@ -253,7 +273,7 @@ def main():
     torch.manual_seed(args.seed)
     vae_cfg, cfg = load_configs(args.config)
     vae = nuwa_ref.VQGanVAE(**vae_cfg)
-    model = nw.NUWA(vae=vae, **cfg).eval()
+    model = nw.NUWA(vae=vae, **cfg).eval().to(DEVICE)
     for p in model.parameters():
         p.requires_grad_(False)
     F = model.max_video_frames
@@ -267,9 +287,11 @@ def main():
     text = torch.zeros(1, args.text_len, dtype=torch.long)
     text[0, :args.text_tokens] = torch.randint(1, cfg["text_num_tokens"], (args.text_tokens,), generator=g)
     video = torch.randint(0, V, (1, n_total), generator=g)
+    text, video = text.to(DEVICE), video.to(DEVICE)
 
     out = {
         "torch": torch.__version__,
+        "device": str(DEVICE) + (f" ({torch.cuda.get_device_name(DEVICE)})" if DEVICE.type == "cuda" else ""),
         "threads": args.threads,
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()},
         "vae": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vae_cfg.items()},
@@ -313,16 +335,16 @@ def main():
                 prefill(guided)
                 ts = []
                 for _ in range(args.iters):
-                    t0 = time.perf_counter()
+                    t0 = now()
                     prefill(guided)
-                    ts.append(time.perf_counter() - t0)
+                    ts.append(now() - t0)
                 med = statistics.median(ts)
                 out[key] = dict(tok_s=round(n_total / med, 2), ms=round(1e3 * med, 2), tokens=n_total,
                                 iters=args.iters)
     if args.json:
         print(json.dumps(out))
     else:
-        print(f"torch {out['torch']}, {args.threads} threads; NUWA dim {cfg['dim']}, dec {cfg['dec_depth']}x"
+        print(f"torch {out['torch']} on {out['device']}, {args.threads} threads; NUWA dim {cfg['dim']}, dec {cfg['dec_depth']}x"
               f"{cfg['dec_heads']}x{cfg['dec_dim_head']}, {F} frames x {T} tokens, V {V}, text {args.text_len} "
               f"({args.text_tokens} ids), cond_scale {COND_SCALE}")
         for key in ("gen_first", "gen_last"):
