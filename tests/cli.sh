@@ -13,13 +13,6 @@ NUWA=${1:?usage: sh tests/cli.sh path/to/nuwa}
 V1=tests/fixtures/vae_v1.gguf
 V3=tests/fixtures/vae_v3.gguf
 
-# DEVICE_CHECKS: 1 when libnuwa's nuwa_session_create checks NuwaSessionParams.device (nuwa.h):
-# an unknown name fails with NUWA_ERR_INVAL, a CUDA device without the backend module, driver or
-# GPU with NUWA_ERR_UNSUPPORTED, each with a logged message. A library that still ignores the
-# field runs every device on the CPU, so with 0 the checks that need the failure only report
-# "todo" (or "ok ... already holds") and never fail; "no crash" is checked either way.
-# Flip the default below to 1 once the library checks devices (tests/ffmpeg.sh has the same).
-DEVICE_CHECKS=${NUWA_TEST_DEVICE_CHECKS:-0}
 
 if [ ! -x "$NUWA" ] || [ ! -f "$V1" ] || [ ! -f "$V3" ]; then
     echo "cli.sh: run from the repository root with the path of a built nuwa" >&2
@@ -54,17 +47,6 @@ check() { # check NAME CONDITION...: ok if the command succeeds
     if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
-todo=0
-devcheck() { # devcheck NAME CONDITION...: a check that needs libnuwa's device checks (DEVICE_CHECKS)
-    if [ "$DEVICE_CHECKS" = 1 ]; then
-        check "$@"
-    elif name=$1 && shift && "$@"; then
-        ok "$name (already holds: DEVICE_CHECKS can be 1)"
-    else
-        todo=$((todo + 1))
-        echo "todo $name (needs the library's device checks: DEVICE_CHECKS=0)"
-    fi
-}
 
 # run ARGS...: runs nuwa, stdout in $T/out, stderr in $T/err, exit status in $rc
 run() {
@@ -307,13 +289,13 @@ check "--device without a value: exit 2" [ "$rc" -eq 2 ]
 
 run --device bogus encode "$V1" "$T/a.ppm"
 check "--device bogus: no crash" [ "$rc" -lt 128 ]
-devcheck "--device bogus: error exit" failed
-devcheck "--device bogus: no tokens printed" [ ! -s "$T/out" ]
-devcheck "--device bogus: one line on stderr naming the device" \
+check "--device bogus: error exit" failed
+check "--device bogus: no tokens printed" [ ! -s "$T/out" ]
+check "--device bogus: one line on stderr naming the device" \
     sh -c '[ "$(wc -l <"$1")" -eq 1 ] && grep -q "bogus" "$1"' sh "$T/err"
 run -d cuda:x roundtrip "$V1" "$T/a.ppm" "$T/x.ppm"
 check "-d cuda:x: no crash" [ "$rc" -lt 128 ]
-devcheck "-d cuda:x: error exit naming the device, no image" \
+check "-d cuda:x: error exit naming the device, no image" \
     sh -c '[ "$1" -ne 0 ] && grep -q "cuda:x" "$2" && [ ! -e "$3" ]' sh "$rc" "$T/err" "$T/x.ppm"
 
 # device=cuda on a machine without a usable GPU (no CUDA backend in this build, no driver or no
@@ -323,9 +305,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q 
 else
     run --device cuda encode "$V1" "$T/a.ppm"
     check "--device cuda without a GPU: no crash" [ "$rc" -lt 128 ]
-    devcheck "--device cuda without a GPU: error exit" failed
-    devcheck "--device cuda without a GPU: the message mentions cuda" has "$T/err" "cuda"
-    devcheck "--device cuda without a GPU: no tokens printed" [ ! -s "$T/out" ]
+    check "--device cuda without a GPU: error exit" failed
+    check "--device cuda without a GPU: the message mentions cuda" has "$T/err" "cuda"
+    check "--device cuda without a GPU: no tokens printed" [ ! -s "$T/out" ]
 fi
 
 # ---- gray model --------------------------------------------------------------------------
@@ -360,7 +342,7 @@ run --device cpu generate "$N1" --frames 3 --seed 5 -o "$T/gcpu_%02d.ppm" --toke
 check "generate --device cpu: same tokens as the default device" cmp -s "$T/gen1.tok" "$T/gen4.tok"
 run -d bogus predict "$N1" --frames 1 "$T/c16a.ppm" -o "$T/pbogus_%d.ppm"
 check "predict -d bogus: no crash" [ "$rc" -lt 128 ]
-devcheck "predict -d bogus: error exit naming the device, no frame written" \
+check "predict -d bogus: error exit naming the device, no frame written" \
     sh -c '[ "$1" -ne 0 ] && grep -q bogus "$2" && [ ! -e "$3" ]' sh "$rc" "$T/err" "$T/pbogus_0.ppm"
 run generate "$N1" --frames 3 --seed 6 -o "$T/other_%02d.ppm" --tokens-out "$T/gen3.tok"
 check "generate: another seed -> other tokens" sh -c '! cmp -s "$1" "$2"' sh "$T/gen1.tok" "$T/gen3.tok"
@@ -404,6 +386,5 @@ run generate "$M" --text "a ukulele" --frames 1 -o "$T/ship%03d.ppm"
 check "a prompt outside the model's text vocabulary: error exit" failed
 check "a prompt outside the model's text vocabulary: the message says so" has "$T/err" "outside this model's text vocabulary"
 
-[ "$todo" -gt 0 ] && echo "($todo device checks not enabled: DEVICE_CHECKS=0)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,17 +7,8 @@ FF=${1:?usage: tests/ffmpeg.sh FFMPEG NUWA_CLI}
 NUWA=${2:?usage: tests/ffmpeg.sh FFMPEG NUWA_CLI}
 N1=tests/fixtures/nuwa_n1.gguf    # NUWA: 16x16 RGB frames, 4x4 tokens, window 2 frames
 V1=tests/fixtures/vae_v1.gguf     # VQGAN only: 32x32 RGB
-# DEVICE_CHECKS: 1 when libnuwa's nuwa_session_create checks NuwaSessionParams.device (nuwa.h):
-# an unknown name fails with NUWA_ERR_INVAL (the filter returns EINVAL), a CUDA device without
-# the backend module, driver or GPU with NUWA_ERR_UNSUPPORTED (ENOSYS), each with a logged
-# message. The filter no longer checks device names itself, and a library that still ignores the
-# field runs every device on the CPU, so with 0 the checks that need the failure only report
-# "todo" (or "ok ... already holds") and never fail; "no crash" is checked either way.
-# Flip the default below to 1 once the library checks devices (tests/cli.sh has the same).
-DEVICE_CHECKS=${NUWA_TEST_DEVICE_CHECKS:-0}
 pass=0
 fail=0
-todo=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/nuwa-ff.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 
@@ -31,16 +22,6 @@ check() {
     name=$1
     shift
     if "$@"; then ok "$name"; else bad "$name"; fi
-}
-devcheck() { # devcheck NAME CONDITION...: a check that needs libnuwa's device checks (DEVICE_CHECKS)
-    if [ "$DEVICE_CHECKS" = 1 ]; then
-        check "$@"
-    elif name=$1 && shift && "$@"; then
-        ok "$name (already holds: DEVICE_CHECKS can be 1)"
-    else
-        todo=$((todo + 1))
-        echo "todo $name (needs the library's device checks: DEVICE_CHECKS=0)"
-    fi
 }
 ff() {
     "$FF" -hide_banner -nostdin -loglevel error "$@" >"$T/out" 2>"$T/err"
@@ -182,11 +163,11 @@ check "nuwasrc device=cpu: the same video as the default" cmp -s "$T/s1.md5" "$T
 # ffmpeg exits with the filter's error code modulo 256: EINVAL 234, ENOSYS 218
 ff -f lavfi -i "$SRC" -vf "nuwa=model=$N1:device=bogus" -f null -
 check "device=bogus: no crash" nocrash
-devcheck "device=bogus: error exit (EINVAL)" [ "$rc" -eq 234 ]
-devcheck "device=bogus: the message names the device" has "$T/err" "bogus"
+check "device=bogus: error exit (EINVAL)" [ "$rc" -eq 234 ]
+check "device=bogus: the message names the device" has "$T/err" "bogus"
 ff -f lavfi -i "nuwasrc=model=$N1:frames=1:device='cuda\\:x'" -f null -
 check "nuwasrc device=cuda:x: no crash" nocrash
-devcheck "nuwasrc device=cuda:x: error exit naming the device" sh -c '[ "$1" -ne 0 ] && grep -q "cuda:x" "$2"' sh "$rc" "$T/err"
+check "nuwasrc device=cuda:x: error exit naming the device" sh -c '[ "$1" -ne 0 ] && grep -q "cuda:x" "$2"' sh "$rc" "$T/err"
 # device=cuda on a machine without a usable GPU (no CUDA backend in this build, no driver or no
 # device) must fail cleanly with a message that names the device; on a GPU machine it may work.
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
@@ -194,10 +175,10 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q 
 else
     ff -f lavfi -i "$SRC" -vf "nuwa=model=$N1:device=cuda" -f null -
     check "device=cuda without a GPU: no crash" nocrash
-    devcheck "device=cuda without a GPU: error exit (ENOSYS)" [ "$rc" -eq 218 ]
-    devcheck "device=cuda without a GPU: the message mentions cuda" has "$T/err" "cuda"
+    check "device=cuda without a GPU: error exit (ENOSYS)" [ "$rc" -eq 218 ]
+    check "device=cuda without a GPU: the message mentions cuda" has "$T/err" "cuda"
     ff -f lavfi -i "nuwasrc=model=$N1:frames=1:device=cuda" -f null -
-    devcheck "nuwasrc device=cuda without a GPU: error exit mentioning cuda" \
+    check "nuwasrc device=cuda without a GPU: error exit mentioning cuda" \
         sh -c '[ "$1" -ne 0 ] && grep -q cuda "$2"' sh "$rc" "$T/err"
 fi
 
@@ -234,6 +215,5 @@ check "nuwasrc with -filter_complex_threads 1: 1 thread, the same video as the d
     sh -c '[ "$(grep -o "device cpu, [0-9]* CPU threads* ([a-z ]*)" "$1" | tail -n 1)" = "device cpu, 1 CPU thread (filter threads)" ] && cmp -s "$2" "$3"' \
     sh "$T/t5.err" "$T/t5.md5" "$T/t6.md5"
 
-[ "$todo" -gt 0 ] && echo "($todo device checks not enabled: DEVICE_CHECKS=0)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
