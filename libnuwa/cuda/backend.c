@@ -229,6 +229,10 @@ void nw_cuda_dev_destroy(NwCudaDev **pd)
 #if NW_USE_CUDNN
     nw_cudnn_destroy(d);
 #endif
+#if !defined(NW_CUDA_EMU_BUILD)
+    if (d->graph_exec)
+        cudaGraphExecDestroy((cudaGraphExec_t)d->graph_exec);
+#endif
     if (d->blas)
         cublasDestroy(d->blas);
     cudaFree(d->blas_ws);

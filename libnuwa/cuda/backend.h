@@ -30,6 +30,10 @@ enum NwCudaFlags {
     NW_CUDA_TF32 = 1 << 0,
     /* Convolutions through im2col + cuBLAS even when cuDNN is available (tests, benchmarks). */
     NW_CUDA_NO_CUDNN = 1 << 1,
+    /* Record each decode step as a CUDA graph and launch it in one call (the ops table's
+     * graph_begin/graph_end); off by default, and absent from the emulator build, which cannot
+     * run graphs. */
+    NW_CUDA_GRAPHS = 1 << 2,
 };
 
 /* Number of CUDA devices. Without a usable driver or device, *count = 0 and the return is

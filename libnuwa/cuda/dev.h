@@ -34,6 +34,9 @@ struct NwCudaDev {
     size_t arena_floats;
     void *dnn;     /* cudnn_conv.c's state (handle, descriptor cache), NULL without cuDNN */
     long conv_counts[3]; /* convolutions by path: cuDNN, im2col, 1x1 GEMM */
+    void *graph_exec; /* cudaGraphExec_t of the last recorded decode step (NW_CUDA_GRAPHS) */
+    int capturing;
+    long graph_launches, graph_rebuilds;
     int err;       /* first recorded error, 0 if none */
     char errmsg[NW_CUDA_MSG];
 };

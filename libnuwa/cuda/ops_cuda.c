@@ -149,6 +149,57 @@ static int cu_sync(const NwCtx *ctx, char *msg, size_t msglen)
     return r;
 }
 
+/* ---- CUDA graphs for the decode step ---------------------------------------------------- */
+
+#if !defined(NW_CUDA_EMU_BUILD)
+/* A decode step queues the same kernels every token with other arguments (positions, ring
+ * rows). It is recorded by stream capture and the executable graph of the previous step is
+ * updated in place (cudaGraphExecUpdate: same topology, new parameters), then launched as
+ * one unit, which removes the per-kernel launch gaps of a latency-bound step. When the
+ * topology changes (another block size, the window moved) the update fails and the graph is
+ * instantiated anew. */
+static int cu_graph_begin(const NwCtx *ctx)
+{
+    NwCudaDev *d = (NwCudaDev *)ctx->dev;
+    if (!d || !(d->flags & NW_CUDA_GRAPHS) || d->err || d->capturing)
+        return -1;
+    if (!nw_cuda_check(d, cudaStreamBeginCapture(d->stream, cudaStreamCaptureModeThreadLocal), "graph capture"))
+        return -1;
+    d->capturing = 1;
+    return 0;
+}
+
+static void cu_graph_end(const NwCtx *ctx)
+{
+    NwCudaDev *d = (NwCudaDev *)ctx->dev;
+    cudaGraph_t g = NULL;
+    if (!d || !d->capturing)
+        return;
+    d->capturing = 0;
+    const cudaError_t e = cudaStreamEndCapture(d->stream, &g);
+    if (!nw_cuda_check(d, e, "graph capture") || !g)
+        return;
+    cudaGraphExec_t x = (cudaGraphExec_t)d->graph_exec;
+    if (x) {
+        cudaGraphExecUpdateResultInfo info;
+        if (cudaGraphExecUpdate(x, g, &info) != cudaSuccess) {
+            (void)cudaGetLastError();
+            cudaGraphExecDestroy(x);
+            x = NULL;
+        }
+    }
+    if (!x) {
+        d->graph_rebuilds++;
+        if (!nw_cuda_check(d, cudaGraphInstantiate(&x, g, 0), "graph instantiate"))
+            x = NULL;
+    }
+    d->graph_exec = x;
+    if (x && nw_cuda_check(d, cudaGraphLaunch(x, d->stream), "graph launch"))
+        d->graph_launches++;
+    cudaGraphDestroy(g);
+}
+#endif
+
 /* ---- conv2d ----------------------------------------------------------------------------- */
 
 static int conv_pointwise(const NwConv2d *c)
@@ -629,6 +680,11 @@ void nw_ops_init_cuda(NwOps *o)
 {
     memset(o, 0, sizeof(*o));
     o->name = "cuda";
+    o->batch_passes = 1; /* guidance's two passes as one batch: half the launches of a step */
+#if !defined(NW_CUDA_EMU_BUILD)
+    o->graph_begin = cu_graph_begin;
+    o->graph_end = cu_graph_end;
+#endif
     o->mem_alloc = cu_mem_alloc;
     o->mem_free = cu_mem_free;
     o->upload = cu_upload;
