@@ -152,11 +152,17 @@ $(BUILD)/header_check: include/nuwa.h
 	@if command -v c++ >/dev/null; then c++ -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -fsyntax-only $(BUILD)/header_check.cc; fi
 	@touch $@
 
-# The loader tests open the emulator module through $NUWA_CUDA_MODULE (they skip without it).
+# The loader tests open the emulator module through $NUWA_CUDA_MODULE, and a module of the
+# wrong ABI through $NUWA_TEST_WRONG_ABI_MODULE (they skip without them).
 CUDA_TEST_BINS := $(BUILD)/nuwa_cuda_tests $(BUILD)/nuwa_cuda_emu_tests $(EMU_MODULE)
-TEST_ENV := $(if $(filter yes,$(HAVE_CUDA)),NUWA_CUDA_MODULE=$(CURDIR)/$(EMU_MODULE))
+WRONG_ABI_MODULE := $(BUILD)/test-wrong-abi-module.so
+TEST_ENV := NUWA_TEST_WRONG_ABI_MODULE=$(CURDIR)/$(WRONG_ABI_MODULE) \
+            $(if $(filter yes,$(HAVE_CUDA)),NUWA_CUDA_MODULE=$(CURDIR)/$(EMU_MODULE))
 
-test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
+$(WRONG_ABI_MODULE): tests/libnuwa/fake_module/wrong_abi.c libnuwa/cuda_module.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared $(LDFLAGS) -o $@ $<
+
+test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check $(WRONG_ABI_MODULE) $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
 	@echo "== unit, op and golden tests"
 	cd $(CURDIR) && $(TEST_ENV) $(BUILD)/nuwa_tests -j1
 ifeq ($(HAVE_CUDA),yes)
@@ -176,7 +182,7 @@ endif
 
 # The CUDA op tests alone (they skip without a GPU) and the GPU benchmark; bench/gpu.sh runs
 # both on a GPU machine.
-test-cuda: $(BUILD)/nuwa_tests $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
+test-cuda: $(BUILD)/nuwa_tests $(WRONG_ABI_MODULE) $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
 	$(TEST_ENV) $(BUILD)/nuwa_tests -j1 --filter 'cuda_module/*'
 ifeq ($(HAVE_CUDA),yes)
 	$(BUILD)/nuwa_cuda_tests -j1

@@ -6,17 +6,21 @@
 #
 # Steps (each one time-limited, its log in $OUT; summary.txt has one line per step):
 #   env.txt        nvidia-smi, nvcc, compilers
-#   build.log      ./configure --enable-cuda --cuda-arch=$CUDA_ARCH, make build/nuwa_tests build/bench_cuda.
-#                  Where configure cannot run (CUDA images of GPU hosts often lack OpenBLAS, Criterion,
-#                  PCRE2 or utf8proc), a standalone build of just the CUDA backend, its tests (with
-#                  tests/cuda/shim/ standing in for Criterion) and the benchmark, in build-gpu/.
+#   build.log      ./configure --enable-cuda --cuda-arch=$CUDA_ARCH, make build/nuwa_cuda_tests (the CUDA
+#                  backend linked in statically), build/bench_cuda, the module build/libnuwa-cuda.so.0 and
+#                  build/nuwa_tests (its loader tests). Where configure cannot run (CUDA images of GPU
+#                  hosts often lack OpenBLAS, Criterion, PCRE2 or utf8proc), a standalone build of just
+#                  the CUDA backend, its tests (with tests/cuda/shim/ standing in for Criterion), the
+#                  module with its loader tests and the benchmark, in build-gpu/.
 #   tests.log      the CUDA op tests (tests/cuda/ops_cuda.c): every op against the scalar reference
+#   module.log     the module loader tests (tests/libnuwa/cuda_module.c) on the real module, opened
+#                  through NUWA_CUDA_MODULE: table, device count, device create/destroy
 #   bench.txt      bench_cuda: per-op timings at the target model's shapes, VQGAN and decoder passes
 #   bench_tf32.txt the same, quick, with TF32 allowed (what TF32 would buy)
 #   sanitizer.log  compute-sanitizer memcheck and racecheck over a subset of the tests
 #
 # Variables: OUT, CUDA_ARCH (90), JOBS (all cores), GPU_STANDALONE=1 (skip configure).
-# Exit status: 0 when the build and the tests passed (the benchmark and the sanitizer are
+# Exit status: 0 when the build, the tests and the module tests passed (the benchmark and the sanitizer are
 # reported in summary.txt either way).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -52,7 +56,7 @@ note "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=cs
 
 # ---- build ---------------------------------------------------------------------------------------
 CUDA_HOME=$(dirname "$(dirname "$(command -v nvcc)")")
-TESTS='' BENCH='' RUNENV=''
+TESTS='' BENCH='' RUNENV='' MODULE='' MODTESTS=''
 
 standalone() {
     local B=build-gpu cudnn_inc='' cudnn_lib='' pydir
@@ -74,7 +78,7 @@ standalone() {
     echo "standalone build: cuDNN ${cudnn_lib:-not found} (headers ${cudnn_inc:-not found})"
     local inc="-I$B/gen -I. -Iinclude -Ilibnuwa -Itests -Itests/support -I$CUDA_HOME/include"
     [ -n "$cudnn_inc" ] && inc="$inc -I$cudnn_inc"
-    local cflags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -DNUWA_BUILDING_LIB"
+    local cflags="-std=c11 -D_GNU_SOURCE -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -DNUWA_BUILDING_LIB"
     local srcs="libnuwa/ref/*.c libnuwa/util.c libnuwa/device.c libnuwa/cuda/backend.c libnuwa/cuda/ops_cuda.c tests/support/tensor.c"
     [ $have_cudnn = 1 ] && srcs="$srcs libnuwa/cuda/cudnn_conv.c"
     printf '%s\n' kernels/*.cu | xargs -P "$JOBS" -I{} sh -c \
@@ -97,22 +101,43 @@ standalone() {
     cc -o "$B/nuwa_cuda_tests" "$B/ops_cuda.o" "$B"/obj/*.o $libs || return 1
     # shellcheck disable=SC2086
     cc -o "$B/bench_cuda" "$B/bench_cuda.o" "$B"/obj/*.o $libs || return 1
+    # The module (one exported symbol: libnuwa/cuda/module.map) and the loader tests, which
+    # open it through NUWA_CUDA_MODULE as libnuwa does; own directory, outside the globs above.
+    mkdir -p "$B/mod"
+    # shellcheck disable=SC2086
+    cc $cflags $inc -c libnuwa/cuda/module.c -o "$B/mod/module.o" || return 1
+    # shellcheck disable=SC2086
+    cc $cflags $inc -c libnuwa/cuda_module.c -o "$B/mod/cuda_module.o" || return 1
+    # shellcheck disable=SC2086
+    cc $cflags $inc -Itests/cuda/shim -c tests/libnuwa/cuda_module.c -o "$B/mod/cuda_module_test.o" || return 1
+    local modobjs="$B/mod/module.o $B/obj/libnuwa_util.c.o $B/obj/libnuwa_cuda_backend.c.o $B/obj/libnuwa_cuda_ops_cuda.c.o"
+    [ $have_cudnn = 1 ] && modobjs="$modobjs $B/obj/libnuwa_cuda_cudnn_conv.c.o"
+    # shellcheck disable=SC2086
+    cc -shared -Wl,-soname,libnuwa-cuda.so.0 -Wl,--version-script=libnuwa/cuda/module.map -Wl,--no-undefined \
+        -o "$B/libnuwa-cuda.so.0" $modobjs "$B"/obj/*.cu.o $libs || return 1
+    cc -o "$B/nuwa_module_tests" "$B/mod/cuda_module_test.o" "$B/mod/cuda_module.o" "$B/obj/libnuwa_util.c.o" -ldl ||
+        return 1
     TESTS="$B/nuwa_cuda_tests"
     BENCH="$B/bench_cuda"
+    MODULE="$B/libnuwa-cuda.so.0"
+    MODTESTS="$B/nuwa_module_tests"
 }
 
 built=
 {
     if [ "${GPU_STANDALONE:-0}" != 1 ] && ./configure --enable-cuda --cuda-arch="$CUDA_ARCH"; then
-        if timeout "$(limit 200)" make -j"$JOBS" build/nuwa_tests build/bench_cuda; then
-            TESTS="build/nuwa_tests"
+        if timeout "$(limit 200)" make -j"$JOBS" build/nuwa_cuda_tests build/bench_cuda build/libnuwa-cuda.so.0 \
+            build/nuwa_tests; then
+            TESTS="build/nuwa_cuda_tests"
             BENCH="build/bench_cuda"
+            MODULE="build/libnuwa-cuda.so.0"
+            MODTESTS="build/nuwa_tests"
             built="configure + make"
         fi
     fi
     if [ -z "$built" ]; then
         echo "== configure/make did not build: the standalone build of the CUDA backend instead"
-        TESTS='' BENCH=''
+        TESTS='' BENCH='' MODULE='' MODTESTS=''
         if standalone; then built="standalone (build-gpu/)"; fi
     fi
 } >"$OUT/build.log" 2>&1
@@ -136,6 +161,14 @@ else
 fi
 grep -a -i "skipped" "$OUT/tests.log" | head -1 | sed 's/^/     /' | tee -a "$SUMMARY"
 grep -a "conv2d paths" "$OUT/tests.log" | sed 's/^/     /' | tee -a "$SUMMARY"
+
+# ---- the module, through libnuwa's loader ----------------------------------------------------------
+run env NUWA_CUDA_MODULE="$PWD/$MODULE" timeout "$(limit 60)" "$MODTESTS" -j1 --verbose --filter 'cuda_module/*' \
+    >"$OUT/module.log" 2>&1
+rc=$?
+note "$([ $rc = 0 ] && echo 'ok  ' || echo 'FAIL') module $MODULE (exit $rc): $(grep -a 'Synthesis' "$OUT/module.log" | tail -1)"
+grep -a "cuda:0" "$OUT/module.log" | head -1 | sed 's/^/     /' | tee -a "$SUMMARY"
+[ $rc = 0 ] || { grep -a -E "Assertion|skipped" "$OUT/module.log" | head -6 | sed 's/^/     /' | tee -a "$SUMMARY"; status=1; }
 
 # ---- benchmark -----------------------------------------------------------------------------------
 run timeout "$(limit 150)" "$BENCH" >"$OUT/bench.txt" 2>&1

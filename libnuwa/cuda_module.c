@@ -102,8 +102,10 @@ static int try_load(NwCudaModule *m, const char *path, Tried *t)
     memcpy(&fn, &sym, sizeof(fn));
     api = fn(NW_CUDA_ABI);
     if (!api || api->abi != NW_CUDA_ABI) {
-        tried_add(t, path, "built for another module ABI (this libnuwa needs ABI %d%s%d)", NW_CUDA_ABI,
-                  api ? ", the module has " : "", api ? api->abi : 0);
+        if (api)
+            tried_add(t, path, "module ABI %d, this libnuwa needs ABI %d", api->abi, NW_CUDA_ABI);
+        else
+            tried_add(t, path, "the module does not offer ABI %d, which this libnuwa needs", NW_CUDA_ABI);
         dlclose(h);
         return -1;
     }
