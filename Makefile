@@ -23,12 +23,6 @@ endif
 ARCH := $(shell $(CC) -dumpmachine)
 CPPFLAGS := -I. -Iinclude -Ilibnuwa -Itests -Itests/support -DNUWA_BUILDING_LIB
 LIB_SRCS := $(filter-out %_tmpl.c,$(wildcard libnuwa/*.c libnuwa/ref/*.c libnuwa/cpu/*.c))
-# The CUDA backend: host code in libnuwa/cuda/ (cudnn_conv.c only with cuDNN), device code in
-# kernels/*.cu, both when configure found a CUDA toolkit.
-CUDA_HOST_SRCS := $(filter-out $(if $(filter yes,$(HAVE_CUDNN)),,libnuwa/cuda/cudnn_conv.c),$(wildcard libnuwa/cuda/*.c))
-ifeq ($(HAVE_CUDA),yes)
-LIB_SRCS += $(CUDA_HOST_SRCS)
-endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # The optimised CPU kernels are one template compiled once per instruction set.
 LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_generic.o
@@ -36,26 +30,28 @@ ifneq ($(filter x86_64%,$(ARCH)),)
 LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o
 CPPFLAGS += -DNW_HAVE_X86=1
 endif
+# The CUDA backend: host code in libnuwa/cuda/ (cudnn_conv.c only with cuDNN), device code in
+# kernels/*.cu. It is not part of libnuwa.so/.a: it is the module libnuwa-cuda.so.0, the only
+# file that links the CUDA libraries, which libnuwa opens at run time (libnuwa/cuda_module.c)
+# when a CUDA device is asked for; a CPU-only user never maps cudart, cuBLAS or cuDNN.
+CUDA_HOST_SRCS := $(filter-out $(if $(filter yes,$(HAVE_CUDNN)),,libnuwa/cuda/cudnn_conv.c),$(wildcard libnuwa/cuda/*.c))
 CU_SRCS := $(wildcard kernels/*.cu)
 CU_HDRS := $(wildcard kernels/*.h kernels/*.cuh)
-CPU_LIB_OBJS := $(LIB_OBJS)
-ifeq ($(HAVE_CUDA),yes)
-LIB_OBJS += $(CU_SRCS:%.cu=$(BUILD)/obj/%.o)
-LIBS += $(CUDA_LIBS)
-CPU_LIB_OBJS := $(filter-out $(BUILD)/obj/libnuwa/cuda/% $(BUILD)/obj/kernels/%,$(LIB_OBJS))
-endif
+CUDA_OBJS := $(CUDA_HOST_SRCS:%.c=$(BUILD)/obj/%.o) $(CU_SRCS:%.cu=$(BUILD)/obj/%.o)
+CUDA_MODULE := $(BUILD)/libnuwa-cuda.so.0
+# What the modules take from libnuwa (nw_calloc, nw_free): their own hidden copy.
+CUDA_MODULE_HELPERS := $(BUILD)/obj/libnuwa/util.o
+# Only nw_cuda_module_api is exported; --no-undefined: everything else resolves inside.
+CUDA_MODULE_LDFLAGS := -shared -Wl,--version-script=libnuwa/cuda/module.map -Wl,--no-undefined
 NVCCFLAGS := -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Wno-unused-parameter \
              $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
 
 CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/support/*.c)
-ifeq ($(HAVE_CUDA),yes)
-TEST_SRCS += $(wildcard tests/cuda/*.c)
-endif
 BENCH_SRCS := $(wildcard bench/*.c)
 
 .PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda bench-gpu install uninstall clean distclean deps golden eval demo
-all: lib $(BUILD)/nuwa
+all: lib $(BUILD)/nuwa $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_MODULE))
 lib: $(BUILD)/libnuwa.a $(BUILD)/libnuwa.so
 
 deps:
@@ -66,6 +62,8 @@ $(BUILD)/obj/%.o: %.c config.mak config.h $(wildcard include/*.h libnuwa/*.h lib
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/libnuwa/cuda/%.o: CFLAGS += $(CUDA_CFLAGS)
+# where the module loader looks after libnuwa's own directory
+$(BUILD)/obj/libnuwa/cuda_module.o: CPPFLAGS += -DNW_CUDA_MODULE_LIBDIR='"$(PREFIX)/lib"'
 
 $(BUILD)/obj/libnuwa/cpu/kernels_generic.o: libnuwa/cpu/kernels_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
 	@mkdir -p $(dir $@)
@@ -82,7 +80,7 @@ $(BUILD)/obj/%.o: %.cu config.mak $(CU_HDRS)
 # The CUDA op tests again, on the CPU emulator of the kernels (tests/cuda/emu/): the .cu files
 # compiled as C++, libnuwa/cuda/ without cuDNN, the CUDA runtime and cuBLAS emulated.
 EMU := $(BUILD)/emu
-EMU_CXXFLAGS := -std=c++17 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter -DNW_CUDA_EMU -Itests/cuda/emu \
+EMU_CXXFLAGS := -std=c++17 -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -DNW_CUDA_EMU -Itests/cuda/emu \
                 -I. -Iinclude -Ilibnuwa $(CUDA_CFLAGS) $(SAN_FLAGS)
 EMU_OBJS := $(CU_SRCS:%.cu=$(EMU)/%.o) $(EMU)/tests/cuda/emu/emu_runtime.o \
             $(patsubst %.c,$(EMU)/%.o,$(filter-out libnuwa/cuda/cudnn_conv.c,$(wildcard libnuwa/cuda/*.c)))
@@ -100,8 +98,22 @@ $(EMU)/libnuwa/cuda/%.o: libnuwa/cuda/%.c config.mak config.h $(wildcard include
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CUDA_CFLAGS) -DNW_CUDA_EMU_BUILD -c $< -o $@
 
-$(BUILD)/nuwa_cuda_emu_tests: $(EMU_TEST_OBJS) $(EMU_OBJS) $(CPU_LIB_OBJS)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(filter-out $(CUDA_LIBS),$(LIBS)) $(CRITERION_LIBS)
+$(BUILD)/nuwa_cuda_emu_tests: $(EMU_TEST_OBJS) $(EMU_OBJS) $(LIB_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LIBS) $(CRITERION_LIBS)
+
+# The same module on the emulator, for the loader tests (tests/libnuwa/cuda_module.c): `make
+# test` points NUWA_CUDA_MODULE at it.
+EMU_MODULE := $(BUILD)/libnuwa-cuda-emu.so
+$(EMU_MODULE): $(EMU_OBJS) $(CUDA_MODULE_HELPERS) libnuwa/cuda/module.map
+	$(CXX) $(CUDA_MODULE_LDFLAGS) -Wl,-soname,libnuwa-cuda-emu.so $(LDFLAGS) -o $@ $(filter %.o,$^) -lm
+
+$(CUDA_MODULE): $(CUDA_OBJS) $(CUDA_MODULE_HELPERS) libnuwa/cuda/module.map
+	$(CC) $(CUDA_MODULE_LDFLAGS) -Wl,-soname,libnuwa-cuda.so.0 $(LDFLAGS) -o $@ $(filter %.o,$^) $(CUDA_LIBS) -lm
+
+# The CUDA op tests on the real backend, linked in statically like the emulator's (they call
+# backend.h directly): they skip without a GPU; bench/gpu.sh runs them on one.
+$(BUILD)/nuwa_cuda_tests: $(EMU_TEST_OBJS) $(CUDA_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS) $(CRITERION_LIBS)
 
 $(BUILD)/libnuwa.a: $(LIB_OBJS)
 	@rm -f $@
@@ -130,8 +142,8 @@ $(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/
 $(BUILD)/bench_gpu: $(BUILD)/obj/bench/bench_gpu.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench_cuda: $(BUILD)/obj/bench/bench_cuda.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/bench_cuda: $(BUILD)/obj/bench/bench_cuda.o $(BUILD)/obj/tests/support/tensor.o $(CUDA_OBJS) $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS)
 
 $(BUILD)/eval_shapes: $(BUILD)/obj/bench/eval_shapes.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -145,10 +157,22 @@ $(BUILD)/header_check: include/nuwa.h
 	@if command -v c++ >/dev/null; then c++ -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -fsyntax-only $(BUILD)/header_check.cc; fi
 	@touch $@
 
-test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
+# The loader tests open the emulator module through $NUWA_CUDA_MODULE, and a module of the
+# wrong ABI through $NUWA_TEST_WRONG_ABI_MODULE (they skip without them).
+CUDA_TEST_BINS := $(BUILD)/nuwa_cuda_tests $(BUILD)/nuwa_cuda_emu_tests $(EMU_MODULE)
+WRONG_ABI_MODULE := $(BUILD)/test-wrong-abi-module.so
+TEST_ENV := NUWA_TEST_WRONG_ABI_MODULE=$(CURDIR)/$(WRONG_ABI_MODULE) \
+            $(if $(filter yes,$(HAVE_CUDA)),NUWA_CUDA_MODULE=$(CURDIR)/$(EMU_MODULE))
+
+$(WRONG_ABI_MODULE): tests/libnuwa/fake_module/wrong_abi.c libnuwa/cuda_module.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared $(LDFLAGS) -o $@ $<
+
+test: deps all $(BUILD)/nuwa_tests $(BUILD)/header_check $(WRONG_ABI_MODULE) $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
 	@echo "== unit, op and golden tests"
-	cd $(CURDIR) && $(BUILD)/nuwa_tests -j1
+	cd $(CURDIR) && $(TEST_ENV) $(BUILD)/nuwa_tests -j1
 ifeq ($(HAVE_CUDA),yes)
+	@echo "== CUDA op tests (they skip without a GPU)"
+	$(BUILD)/nuwa_cuda_tests -j1
 	@echo "== CUDA op tests on the CPU emulator of the kernels"
 	$(BUILD)/nuwa_cuda_emu_tests -j1
 endif
@@ -164,9 +188,10 @@ endif
 # The CUDA op tests alone (they skip without a GPU) and the GPU benchmarks (bench-gpu: the whole
 # model through nuwa.h, BENCH_DEVICE=cuda by default; bench-cuda: per-op timings); bench/gpu.sh
 # runs them all on a GPU machine.
-test-cuda: $(BUILD)/nuwa_tests $(if $(filter yes,$(HAVE_CUDA)),$(BUILD)/nuwa_cuda_emu_tests)
-	$(BUILD)/nuwa_tests -j1 --filter 'cuda/*'
+test-cuda: $(BUILD)/nuwa_tests $(WRONG_ABI_MODULE) $(if $(filter yes,$(HAVE_CUDA)),$(CUDA_TEST_BINS))
+	$(TEST_ENV) $(BUILD)/nuwa_tests -j1 --filter 'cuda_module/*'
 ifeq ($(HAVE_CUDA),yes)
+	$(BUILD)/nuwa_cuda_tests -j1
 	$(BUILD)/nuwa_cuda_emu_tests -j1
 endif
 
@@ -219,10 +244,14 @@ install: all
 	ln -sf libnuwa.so.0 $(DESTDIR)$(PREFIX)/lib/libnuwa.so
 	install -m 644 include/nuwa.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(BUILD)/nuwa $(DESTDIR)$(PREFIX)/bin/
+ifeq ($(HAVE_CUDA),yes)
+	install -m 755 $(CUDA_MODULE) $(DESTDIR)$(PREFIX)/lib/
+endif
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBS@|$(LIBS)|g' nuwa.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nuwa.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libnuwa.a $(DESTDIR)$(PREFIX)/lib/libnuwa.so* $(DESTDIR)$(PREFIX)/include/nuwa.h \
+	rm -f $(DESTDIR)$(PREFIX)/lib/libnuwa.a $(DESTDIR)$(PREFIX)/lib/libnuwa.so* $(DESTDIR)$(PREFIX)/lib/libnuwa-cuda.so.0 \
+	      $(DESTDIR)$(PREFIX)/include/nuwa.h \
 	      $(DESTDIR)$(PREFIX)/bin/nuwa $(DESTDIR)$(PREFIX)/lib/pkgconfig/nuwa.pc
 
 clean:

@@ -7,18 +7,23 @@
 # Steps (each one time-limited, its log in $OUT; summary.txt has one line per step, then the
 # targets table):
 #   env.txt        nvidia-smi, nvcc, compilers
-#   build.log      ./configure --enable-cuda --cuda-arch=$CUDA_ARCH, make build/nuwa_tests build/bench_gpu
-#                  build/bench_cuda (and the CUDA module, libnuwa-cuda.so*, when the Makefile has a rule for
-#                  it). Where configure cannot run (CUDA images of GPU hosts often lack OpenBLAS, Criterion,
-#                  PCRE2 or utf8proc), a standalone build of just the CUDA backend, its tests (with
-#                  tests/cuda/shim/ standing in for Criterion) and bench_cuda, in build-gpu/ (bench_gpu
-#                  needs the whole library: skipped there).
-#                  The CUDA module is looked for as build/libnuwa-cuda.so.0, build/libnuwa-cuda.so, then
-#                  build/*cuda*.so*; NUWA_CUDA_MODULE is set to it (summary.txt says when it is missing).
+#   build.log      ./configure --enable-cuda --cuda-arch=$CUDA_ARCH, make build/nuwa_cuda_tests (the CUDA
+#                  backend linked in statically), the module build/libnuwa-cuda.so.0, build/nuwa_tests (the
+#                  model tests and the loader tests), build/bench_gpu and build/bench_cuda. Where configure
+#                  cannot run (CUDA images of GPU hosts often lack OpenBLAS, Criterion, PCRE2 or utf8proc),
+#                  a standalone build of just the CUDA backend, its tests (with tests/cuda/shim/ standing
+#                  in for Criterion), the module with its loader tests and bench_cuda, in build-gpu/
+#                  (bench_gpu and the model tests need the whole library: skipped there).
 #   tests.log      the CUDA op tests (tests/cuda/ops_cuda.c): every op against the scalar reference
+#   module.log     the module loader tests (tests/libnuwa/cuda_module.c) on the real module, opened
+#                  through NUWA_CUDA_MODULE: table, device count, device create/destroy
+#   model.log      the model tests on the real module: golden parity with nuwa-pytorch (VQGAN and
+#                  transformer, every layer), incremental == full forward, generation == recomputing the
+#                  window with the transfer count, and the public API's cuda session == cpu session, once
+#                  plainly and once with NUWA_CUDA_GRAPHS=1 (decode steps as CUDA graphs: same tokens)
 #   bench_gpu.txt  bench_gpu --device cuda --json: the whole model through nuwa.h at the target sizes
 #                  (VQGAN 256x256 frames/s, next-frame latency and tokens/s after 9 context frames,
-#                  16 streams batched); table + JSON lines
+#                  16 streams batched); table + JSON lines; bench_gpu_graphs.txt the same with graphs
 #   ref.json, ref.log  nuwa-pytorch generate() on the same GPU (bench/ref_nuwa.py --device cuda, the
 #                  target config), when `python3 -c 'import torch, nuwa_pytorch'` works here; else
 #                  "reference: skipped" (nothing can be installed on a machine without network)
@@ -30,7 +35,7 @@
 #
 # Variables: OUT, CUDA_ARCH (90), JOBS (all cores), GPU_STANDALONE=1 (skip configure), BUDGET (470 s),
 # REF_TOKENS (256: generate() timed over the whole 10th frame), PYTHON (python3).
-# Exit status: 0 when the build and the tests passed (benchmarks, reference and sanitizer are
+# Exit status: 0 when the build, the op, module and model tests passed (benchmarks, reference and sanitizer are
 # reported in summary.txt either way).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -66,7 +71,7 @@ note "env: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=cs
 
 # ---- build ---------------------------------------------------------------------------------------
 CUDA_HOME=$(dirname "$(dirname "$(command -v nvcc)")")
-TESTS='' BENCH_OPS='' BENCH_GPU='' RUNENV=''
+TESTS='' BENCH_OPS='' BENCH_GPU='' RUNENV='' MODULE='' MODTESTS='' MODELTESTS=''
 
 standalone() {
     local B=build-gpu cudnn_inc='' cudnn_lib='' pydir
@@ -88,7 +93,7 @@ standalone() {
     echo "standalone build: cuDNN ${cudnn_lib:-not found} (headers ${cudnn_inc:-not found})"
     local inc="-I$B/gen -I. -Iinclude -Ilibnuwa -Itests -Itests/support -I$CUDA_HOME/include"
     [ -n "$cudnn_inc" ] && inc="$inc -I$cudnn_inc"
-    local cflags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -DNUWA_BUILDING_LIB"
+    local cflags="-std=c11 -D_GNU_SOURCE -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -DNUWA_BUILDING_LIB"
     local srcs="libnuwa/ref/*.c libnuwa/util.c libnuwa/device.c libnuwa/cuda/backend.c libnuwa/cuda/ops_cuda.c tests/support/tensor.c"
     [ $have_cudnn = 1 ] && srcs="$srcs libnuwa/cuda/cudnn_conv.c"
     printf '%s\n' kernels/*.cu | xargs -P "$JOBS" -I{} sh -c \
@@ -111,24 +116,37 @@ standalone() {
     cc -o "$B/nuwa_cuda_tests" "$B/ops_cuda.o" "$B"/obj/*.o $libs || return 1
     # shellcheck disable=SC2086
     cc -o "$B/bench_cuda" "$B/bench_cuda.o" "$B"/obj/*.o $libs || return 1
+    # The module (one exported symbol: libnuwa/cuda/module.map) and the loader tests, which
+    # open it through NUWA_CUDA_MODULE as libnuwa does; own directory, outside the globs above.
+    mkdir -p "$B/mod"
+    # shellcheck disable=SC2086
+    cc $cflags $inc -c libnuwa/cuda/module.c -o "$B/mod/module.o" || return 1
+    # shellcheck disable=SC2086
+    cc $cflags $inc -c libnuwa/cuda_module.c -o "$B/mod/cuda_module.o" || return 1
+    # shellcheck disable=SC2086
+    cc $cflags $inc -Itests/cuda/shim -c tests/libnuwa/cuda_module.c -o "$B/mod/cuda_module_test.o" || return 1
+    local modobjs="$B/mod/module.o $B/obj/libnuwa_util.c.o $B/obj/libnuwa_cuda_backend.c.o $B/obj/libnuwa_cuda_ops_cuda.c.o"
+    [ $have_cudnn = 1 ] && modobjs="$modobjs $B/obj/libnuwa_cuda_cudnn_conv.c.o"
+    # shellcheck disable=SC2086
+    cc -shared -Wl,-soname,libnuwa-cuda.so.0 -Wl,--version-script=libnuwa/cuda/module.map -Wl,--no-undefined \
+        -o "$B/libnuwa-cuda.so.0" $modobjs "$B"/obj/*.cu.o $libs || return 1
+    cc -o "$B/nuwa_module_tests" "$B/mod/cuda_module_test.o" "$B/mod/cuda_module.o" "$B/obj/libnuwa_util.c.o" -ldl ||
+        return 1
     TESTS="$B/nuwa_cuda_tests"
     BENCH_OPS="$B/bench_cuda"
-}
-
-# The CUDA module targets the Makefile knows (none before the run-time-loaded module lands).
-module_targets() {
-    local t
-    for t in build/libnuwa-cuda.so.0 build/libnuwa-cuda.so cuda-module; do
-        make -n "$t" >/dev/null 2>&1 && echo "$t"
-    done
+    MODULE="$B/libnuwa-cuda.so.0"
+    MODTESTS="$B/nuwa_module_tests"
 }
 
 built=
 {
     if [ "${GPU_STANDALONE:-0}" != 1 ] && ./configure --enable-cuda --cuda-arch="$CUDA_ARCH"; then
-        # shellcheck disable=SC2046
-        if timeout "$(limit 200)" make -j"$JOBS" build/nuwa_tests build/bench_gpu $(module_targets); then
-            TESTS="build/nuwa_tests"
+        if timeout "$(limit 200)" make -j"$JOBS" build/nuwa_cuda_tests build/libnuwa-cuda.so.0 build/nuwa_tests \
+            build/bench_gpu; then
+            TESTS="build/nuwa_cuda_tests"
+            MODULE="build/libnuwa-cuda.so.0"
+            MODTESTS="build/nuwa_tests"
+            MODELTESTS="build/nuwa_tests"
             BENCH_GPU="build/bench_gpu"
             built="configure + make"
             # the per-op benchmark links the backend's internals: its failure costs only its own step
@@ -141,7 +159,7 @@ built=
     fi
     if [ -z "$built" ]; then
         echo "== configure/make did not build: the standalone build of the CUDA backend instead"
-        TESTS='' BENCH_OPS='' BENCH_GPU=''
+        TESTS='' BENCH_OPS='' BENCH_GPU='' MODULE='' MODTESTS='' MODELTESTS=''
         if standalone; then built="standalone (build-gpu/)"; fi
     fi
 } >"$OUT/build.log" 2>&1
@@ -153,10 +171,11 @@ fi
 note "ok   build: $built ($(elapsed) s)"
 
 # ---- the CUDA backend module (libnuwa opens it at run time for device "cuda") --------------------
-MODULE=
-for f in build/libnuwa-cuda.so.0 build/libnuwa-cuda.so build/*cuda*.so*; do
-    [ -f "$f" ] && { MODULE=$f; break; }
-done
+if [ -z "$MODULE" ]; then
+    for f in build/libnuwa-cuda.so.0 build/libnuwa-cuda.so; do
+        [ -f "$f" ] && { MODULE=$f; break; }
+    done
+fi
 if [ -n "$MODULE" ]; then
     NUWA_CUDA_MODULE=$(cd "$(dirname "$MODULE")" && pwd)/$(basename "$MODULE")
     export NUWA_CUDA_MODULE
@@ -180,6 +199,29 @@ fi
 grep -a -i "skipped" "$OUT/tests.log" | head -1 | sed 's/^/     /' | tee -a "$SUMMARY"
 grep -a "conv2d paths" "$OUT/tests.log" | sed 's/^/     /' | tee -a "$SUMMARY"
 
+# ---- the module, through libnuwa's loader ----------------------------------------------------------
+run env NUWA_CUDA_MODULE="$PWD/$MODULE" timeout "$(limit 60)" "$MODTESTS" -j1 --verbose --filter 'cuda_module/*' \
+    >"$OUT/module.log" 2>&1
+rc=$?
+note "$([ $rc = 0 ] && echo 'ok  ' || echo 'FAIL') module $MODULE (exit $rc): $(grep -a 'Synthesis' "$OUT/module.log" | tail -1)"
+grep -a "cuda:0" "$OUT/module.log" | head -1 | sed 's/^/     /' | tee -a "$SUMMARY"
+[ $rc = 0 ] || { grep -a -E "Assertion|skipped" "$OUT/module.log" | head -6 | sed 's/^/     /' | tee -a "$SUMMARY"; status=1; }
+
+# ---- the model on the GPU: the same tests as `make test` runs on the emulator ----------------------
+if [ -n "$MODELTESTS" ]; then
+    for graphs in 0 1; do
+        run env NUWA_CUDA_GRAPHS=$graphs timeout "$(limit 150)" "$MODELTESTS" -j1 \
+            --filter "$([ $graphs = 1 ] && echo 'api_device/*' || echo '@(golden|golden_nuwa|transformer|generate|api_device)/*')" \
+            >"$OUT/model$([ $graphs = 1 ] && echo _graphs).log" 2>&1
+        rc=$?
+        note "$([ $rc = 0 ] && echo 'ok  ' || echo 'FAIL') model tests on cuda$([ $graphs = 1 ] && echo ', CUDA graphs') (exit $rc): $(grep -a 'Synthesis' "$OUT/model$([ $graphs = 1 ] && echo _graphs).log" | tail -1) ($(elapsed) s)"
+        grep -a -E "/cuda .*(DIFFERENT|max err)|skipped cuda" "$OUT/model$([ $graphs = 1 ] && echo _graphs).log" | sort -k6 -g | tail -3 | sed 's/^/     /' | tee -a "$SUMMARY"
+        [ $rc = 0 ] || { grep -a -E "Assertion|FAIL" "$OUT/model$([ $graphs = 1 ] && echo _graphs).log" | head -6 | sed 's/^/     /' | tee -a "$SUMMARY"; status=1; }
+    done
+else
+    note "skip model tests: need the configure build"
+fi
+
 # ---- the whole model on the GPU through nuwa.h -----------------------------------------------------
 if [ -n "$BENCH_GPU" ]; then
     run timeout "$(limit 170)" "$BENCH_GPU" --device cuda --json --budget 120 >"$OUT/bench_gpu.txt" 2>&1
@@ -187,6 +229,15 @@ if [ -n "$BENCH_GPU" ]; then
     note "$([ $rc = 0 ] && echo 'ok  ' || echo "FAIL") bench_gpu --device cuda (exit $rc$([ $rc = 124 ] && echo ': timed out, the parts measured are kept')): bench_gpu.txt ($(elapsed) s)"
     grep -a -v '^{' "$OUT/bench_gpu.txt" | grep -a -E "^(measurement|VQGAN|start|push|generat|  |next-frame|[0-9]+ streams|bench_gpu: (cannot|libnuwa))" |
         sed 's/^/     /' | tee -a "$SUMMARY"
+    if [ $((BUDGET - $(elapsed))) -gt 200 ]; then
+        run env NUWA_CUDA_GRAPHS=1 timeout "$(limit 120)" "$BENCH_GPU" --device cuda --json --budget 60 \
+            >"$OUT/bench_gpu_graphs.txt" 2>&1
+        rc=$?
+        note "$([ $rc = 0 ] && echo 'ok  ' || echo "FAIL") bench_gpu --device cuda with NUWA_CUDA_GRAPHS=1 (exit $rc): bench_gpu_graphs.txt ($(elapsed) s)"
+        grep -a -E "^(generation|next-frame)" "$OUT/bench_gpu_graphs.txt" | sed 's/^/     /' | tee -a "$SUMMARY"
+    else
+        note "skip bench_gpu with CUDA graphs: not enough time left"
+    fi
 else
     note "skip bench_gpu: needs the configure build (the standalone build has only the CUDA backend)"
 fi

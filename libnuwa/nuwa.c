@@ -7,8 +7,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cuda/backend.h" /* NW_CUDA_* flags (the functions live in the module) */
 #include "cuda_module.h"
 #include "device.h"
 #include "generate.h"
@@ -380,6 +382,13 @@ out:
     return r;
 }
 
+/* NUWA_CUDA_GRAPHS=1 in the environment: decode steps as CUDA graphs (kernels/README.md). */
+static unsigned cuda_flags(void)
+{
+    const char *g = getenv("NUWA_CUDA_GRAPHS");
+    return g && !strcmp(g, "1") ? NW_CUDA_GRAPHS : 0;
+}
+
 /* Opens the session's device: the CPU tables, or a CUDA context + the model's device weights. */
 static int session_open_device(NuwaSession *s, const char *device)
 {
@@ -394,7 +403,7 @@ static int session_open_device(NuwaSession *s, const char *device)
         nw_ops_init_cpu(&s->ops, nw_cpu_flags());
     } else {
         if ((r = nw_cuda_module_open(&s->mod, &s->api, msg, sizeof(msg))) < 0 ||
-            (r = s->api->dev_create(&s->dev, index, 0, msg, sizeof(msg))) < 0) {
+            (r = s->api->dev_create(&s->dev, index, cuda_flags(), msg, sizeof(msg))) < 0) {
             nw_log(&s->log, NUWA_LOG_ERROR, "session: device '%s': %s\n", device, msg);
             return r;
         }
