@@ -134,10 +134,10 @@ int nw_gen_logits(NwGen *g, const NwOps *ops, NwCtx *ctx)
     const int64_t L = nw_gen_count(g);
     const int64_t s = nw_gen_window_start(m, L, g->o.ref_window);
     const int guide = g->o.cond_scale != 1.f;
-    const int32_t *win = g->hist + (s - g->hist_base);
     int r;
     if (s < g->hist_base)
         return NUWA_ERR_INVAL; /* cannot happen: the history keeps F+1 frames */
+    const int32_t *win = g->hist + (s - g->hist_base);
     if (s != g->win_start) {
         nw_dec_state_reset(&g->cond);
         nw_dec_state_reset(&g->uncond);
