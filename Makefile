@@ -47,7 +47,7 @@ NVCCFLAGS := -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-
              $(if $(CUDA_ARCH),-arch=sm_$(CUDA_ARCH))
 
 CLI_SRCS := $(wildcard cli/*.c)
-TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/support/*.c)
+TEST_SRCS := $(wildcard tests/*.c tests/libnuwa/*.c tests/ops/*.c tests/train/*.c tests/support/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 
 .PHONY: all lib test test-unit test-cli test-cuda bench bench-cuda bench-gpu install uninstall clean distclean deps golden eval demo
