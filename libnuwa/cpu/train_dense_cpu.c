@@ -1,0 +1,332 @@
+/*
+ * cpu/train_dense_cpu.c — fast CPU versions of the dense backward ops of train_ops.h (the
+ * reference is libnuwa/ref/train_dense.c; tests/train/dense.c compares them).
+ *
+ * Determinism (train_ops.h): nothing depends on ctx->n_threads.
+ * - The GEMMs of linear_bwd are cut into fixed column chunks, each one single-threaded sgemm
+ *   (the pattern of cpu/kernels_tmpl.c: inside our OpenMP team OpenBLAS does not spawn threads).
+ * - Column sums over rows (db of linear: a column-parallel loop, each column summed over the
+ *   rows in order; dg/db of layer norm: fixed chunks of rows whose partial sums are added in
+ *   chunk order by an `ordered` section) and the loss of cross_entropy (fixed chunks added in
+ *   order) use splits that depend only on the shape.
+ * - Row-wise ops compute each row independently.
+ * Ops never allocate: the per-thread rows of layer_norm_bwd live on the thread's stack (VLAs of
+ * d floats/doubles, d <= LN_MAXD, else the reference runs).
+ */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "internal.h"
+#include "ops.h"
+#include "cpu/train_cpu.h"
+#include "ref/train_ref.h"
+#include "train_ops.h"
+
+#define LANES 8
+
+/* sum of x (n): LANES float partial sums per block of 512, blocks added in double */
+static double sum_f(const float *x, int n)
+{
+    double total = 0;
+    int i = 0;
+    while (i < n) {
+        const int end = NW_MIN(n, i + 512);
+        float acc[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++)
+                acc[l] += x[i + l];
+        for (; i < end; i++)
+            acc[0] += x[i];
+        for (int l = 0; l < LANES; l++)
+            total += acc[l];
+    }
+    return total;
+}
+
+/* sum of a * b, same scheme */
+static double dot_f(const float *a, const float *b, int n)
+{
+    double total = 0;
+    int i = 0;
+    while (i < n) {
+        const int end = NW_MIN(n, i + 512);
+        float acc[LANES] = {0};
+        for (; i + LANES <= end; i += LANES)
+            for (int l = 0; l < LANES; l++)
+                acc[l] += a[i + l] * b[i + l];
+        for (; i < end; i++)
+            acc[0] += a[i] * b[i];
+        for (int l = 0; l < LANES; l++)
+            total += acc[l];
+    }
+    return total;
+}
+
+/* ---- linear ----------------------------------------------------------------------------------- */
+
+#define LIN_CHUNK 256 /* output columns per sgemm */
+#define COL_BLOCK 64  /* columns per task of a column sum */
+
+static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
+                           const float *dy, float *dx, float *dW, float *db)
+{
+    /* tasks: the column chunks of dx (n, i) += dy (n, o) W (o, i), then those of
+     * dW (o, i) += dy^T (o, n) x (n, i); both split along i */
+    const int nci = (i + LIN_CHUNK - 1) / LIN_CHUNK;
+    const int ntask = (dx ? nci : 0) + (dW ? nci : 0);
+    const int big = (double)n * o * i > 2e6 && ntask > 1;
+#pragma omp parallel num_threads(ctx->n_threads) if (big)
+    {
+        omp_set_num_threads(1); /* keep OpenBLAS on this thread */
+#pragma omp for schedule(dynamic)
+        for (int t = 0; t < ntask; t++) {
+            const int second = !dx || t >= nci, ci = dx && t >= nci ? t - nci : t;
+            const int c0 = ci * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
+            if (!second)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nc, o, 1.f, dy, o, W + c0, i, 1.f,
+                            dx + c0, i);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, nc, n, 1.f, dy, o, x + c0, i, 1.f,
+                            dW + c0, i);
+        }
+    }
+    if (db) {
+        const int nb = (o + COL_BLOCK - 1) / COL_BLOCK;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * o > 1e5)
+        for (int bi = 0; bi < nb; bi++) {
+            const int c0 = bi * COL_BLOCK, nc = NW_MIN(COL_BLOCK, o - c0);
+            double acc[COL_BLOCK] = {0};
+            for (int r = 0; r < n; r++) {
+                const float *row = dy + (size_t)r * o + c0;
+                for (int c = 0; c < nc; c++)
+                    acc[c] += row[c];
+            }
+            for (int c = 0; c < nc; c++)
+                db[c0 + c] += (float)acc[c];
+        }
+    }
+}
+
+/* ---- layer norm (math: ref/train_dense.c) -------------------------------------------------------- */
+
+#define LN_CHUNK 16   /* rows per chunk of the column sums */
+#define LN_MAXD 8192  /* larger rows: the reference (stack VLAs per thread) */
+
+void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
+                              int stable, const float *dy, float *dx, float *dg, float *db, int through_max)
+{
+    if (d > LN_MAXD || n <= 0) {
+        if (n > 0)
+            nw_layer_norm_bwd_ex_ref(ctx, x, n, d, g, eps, stable, dy, dx, dg, db, through_max);
+        return;
+    }
+    const int cols = dg || db;
+    const int nch = (n + LN_CHUNK - 1) / LN_CHUNK;
+    double acc[2 * d]; /* dg then db, summed over the chunks in chunk order */
+    if (cols)
+        memset(acc, 0, sizeof(acc));
+#pragma omp parallel num_threads(ctx->n_threads) if (n > LN_CHUNK)
+    {
+        float h[d], gy[d];
+        double part[2 * d];
+#pragma omp for ordered schedule(static, 1)
+        for (int ch = 0; ch < nch; ch++) {
+            const int i0 = ch * LN_CHUNK, i1 = NW_MIN(n, i0 + LN_CHUNK);
+            if (cols)
+                memset(part, 0, sizeof(part));
+            for (int i = i0; i < i1; i++) {
+                const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
+                float m = 1.f;
+                int nmax = 0;
+                if (stable) {
+                    m = -FLT_MAX;
+                    for (int j = 0; j < d; j++)
+                        m = m > xr[j] ? m : xr[j];
+                    for (int j = 0; j < d; j++)
+                        nmax += xr[j] == m;
+                }
+                /* h = x / m for now */
+                if (stable)
+                    for (int j = 0; j < d; j++)
+                        h[j] = xr[j] / m;
+                else
+                    memcpy(h, xr, sizeof(float) * d);
+                const float mean = (float)(sum_f(h, d) / d);
+                for (int j = 0; j < d; j++)
+                    h[j] -= mean;
+                const double var = dot_f(h, h, d) / d;
+                const float rstd = (float)(1.0 / sqrt(var + eps));
+                for (int j = 0; j < d; j++) {
+                    h[j] *= rstd;
+                    gy[j] = dyr[j] * g[j];
+                }
+                if (cols)
+                    for (int j = 0; j < d; j++) {
+                        part[j] += (double)(dyr[j] * h[j]);
+                        part[d + j] += dyr[j];
+                    }
+                if (!dx)
+                    continue;
+                const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
+                const float c = rstd / m;
+                float *dxr = dx + (size_t)i * d;
+                if (stable && through_max) {
+                    /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
+                     * ds is formed in gy (no longer needed) */
+                    for (int j = 0; j < d; j++)
+                        gy[j] = rstd * (gy[j] - A - h[j] * B);
+                    double sds = 0;
+                    for (int j = 0; j < d; j++)
+                        sds += (double)gy[j] * xr[j];
+                    const float share = (float)(-sds / ((double)m * m) / nmax);
+                    for (int j = 0; j < d; j++)
+                        dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
+                } else {
+                    for (int j = 0; j < d; j++)
+                        dxr[j] += c * (gy[j] - A - h[j] * B);
+                }
+            }
+            if (cols) {
+#pragma omp ordered
+                for (int j = 0; j < 2 * d; j++)
+                    acc[j] += part[j];
+            }
+        }
+    }
+    if (dg)
+        for (int j = 0; j < d; j++)
+            dg[j] += (float)acc[j];
+    if (db)
+        for (int j = 0; j < d; j++)
+            db[j] += (float)acc[d + j];
+}
+
+static void layer_norm_bwd_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
+                               int stable, const float *dy, float *dx, float *dg, float *db)
+{
+    nw_layer_norm_bwd_ex_cpu(ctx, x, n, d, g, eps, stable, dy, dx, dg, db, 0);
+}
+
+/* ---- GEGLU ---------------------------------------------------------------------------------------- */
+
+static void geglu_bwd_cpu(const NwCtx *ctx, const float *u, int n, int f, const float *da, float *du)
+{
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * f > 32768)
+    for (int i = 0; i < n; i++) {
+        const float *ua = u + (size_t)i * 2 * f, *ub = ua + f, *dar = da + (size_t)i * f;
+        float *dua = du + (size_t)i * 2 * f, *dub = dua + f;
+        for (int j = 0; j < f; j++) {
+            const float z = ub[j];
+            const float Phi = 0.5f * (1.f + erff(z * 0.70710678118654752f));
+            const float phi = 0.39894228040143268f * expf(-0.5f * z * z);
+            dua[j] += dar[j] * (z * Phi);
+            dub[j] += dar[j] * ua[j] * (Phi + z * phi);
+        }
+    }
+}
+
+/* ---- rotary: the inverse rotation, angles once per row (as cpu rotary) ------------------------------ */
+
+static void rotary_bwd_cpu(const NwCtx *ctx, float *dx, int n, int ld, int heads, int dh, int rot,
+                           const float *inv_freq, int p0)
+{
+    const int hr = rot / 2;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * heads * hr > 65536)
+    for (int i = 0; i < n; i++) {
+        float cs[512], sn[512]; /* hr <= dh / 2 <= 512 (dh is checked at load) */
+        for (int k = 0; k < hr; k++) {
+            const float th = (float)(p0 + i) * inv_freq[k];
+            cs[k] = cosf(th);
+            sn[k] = sinf(th);
+        }
+        for (int hd = 0; hd < heads; hd++) {
+            float *v = dx + (size_t)i * ld + (size_t)hd * dh;
+            for (int k = 0; k < hr; k++) {
+                const float a = v[k], b = v[k + hr];
+                v[k] = a * cs[k] + b * sn[k];
+                v[k + hr] = b * cs[k] - a * sn[k];
+            }
+        }
+    }
+}
+
+/* ---- cross entropy ---------------------------------------------------------------------------------- */
+
+#define CE_MAX_CHUNKS 256
+
+static double cross_entropy_cpu(const NwCtx *ctx, const float *logits, int n, int V, const int32_t *targets,
+                                float *dlogits)
+{
+    int cnt = 0;
+    for (int r = 0; r < n; r++)
+        cnt += targets[r] >= 0;
+    if (n <= 0)
+        return 0.0;
+    /* fixed chunks of rows (their number depends on n only), losses added in chunk order */
+    const int cs = (n + CE_MAX_CHUNKS - 1) / CE_MAX_CHUNKS, nch = (n + cs - 1) / cs;
+    double part[CE_MAX_CHUNKS];
+    const double inv_cnt = cnt ? 1.0 / cnt : 0.0;
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * V > 65536)
+    for (int ch = 0; ch < nch; ch++) {
+        double loss = 0;
+        for (int r = ch * cs; r < NW_MIN(n, (ch + 1) * cs); r++) {
+            const float *l = logits + (size_t)r * V;
+            float *dl = dlogits + (size_t)r * V;
+            const int t = targets[r];
+            if (t < 0) {
+                memset(dl, 0, sizeof(float) * V);
+                continue;
+            }
+            float mx = -INFINITY;
+            for (int j = 0; j < V; j++)
+                mx = mx > l[j] ? mx : l[j];
+            for (int j = 0; j < V; j++)
+                dl[j] = expf(l[j] - mx);
+            const double se = sum_f(dl, V);
+            loss += (double)mx + log(se) - l[t];
+            const float sc = (float)(inv_cnt / se);
+            for (int j = 0; j < V; j++)
+                dl[j] *= sc;
+            dl[t] -= (float)inv_cnt;
+        }
+        part[ch] = loss;
+    }
+    double loss = 0;
+    for (int ch = 0; ch < nch; ch++)
+        loss += part[ch];
+    return loss * inv_cnt;
+}
+
+/* ---- AdamW: the reference's float arithmetic on fixed chunks (bit-identical to ref/) ----------------- */
+
+#define ADAM_CHUNK 16384
+
+static void adamw_cpu(const NwCtx *ctx, float *p, const float *grad, float *m, float *v, size_t n,
+                      const NwAdamW *o)
+{
+    NwTrainOps ref;
+    nw_train_fill_dense_ref(&ref);
+    const long nch = (long)((n + ADAM_CHUNK - 1) / ADAM_CHUNK);
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (nch > 1)
+    for (long ch = 0; ch < nch; ch++) {
+        const size_t k0 = (size_t)ch * ADAM_CHUNK, nk = NW_MIN((size_t)ADAM_CHUNK, n - k0);
+        ref.adamw(ctx, p + k0, grad + k0, m + k0, v + k0, nk, o);
+    }
+}
+
+void nw_train_fill_dense_cpu(NwTrainOps *o)
+{
+    /* token_shift_bwd and embed_bwd: the reference is already a single pass of adds */
+    nw_train_fill_dense_ref(o);
+    o->name = "cpu";
+    o->linear_bwd = linear_bwd_cpu;
+    o->layer_norm_bwd = layer_norm_bwd_cpu;
+    o->geglu_bwd = geglu_bwd_cpu;
+    o->rotary_bwd = rotary_bwd_cpu;
+    o->cross_entropy = cross_entropy_cpu;
+    o->adamw = adamw_cpu;
+}
