@@ -773,6 +773,9 @@ Test(train_dense, accumulate_and_null)
         TCmp ce = compare_f32(nm, e2, e1, 3 * d, 1e-6, 1e-6);
         cr_expect_eq(ce.n_bad, 0, "%s embed_bwd twice != 2x", nm);
         expect_same("embed_bwd dadd", ea, dyl, n * d);
+        t->embed_bwd(&ctx1, dyl, d, ids, n, NULL, ea);
+        for (int e = 0; e < n * d; e++)
+            cr_expect_eq(ea[e], 2.f * dyl[e], "%s embed_bwd dadd twice != 2x", nm);
     }
 }
 
