@@ -371,3 +371,217 @@ Test(train_attn, dna_fd)
         dna_free(&p);
     }
 }
+
+/* ---- gradient regions of a problem (for comparisons, zeroing and the NULL-pointer test) ---- */
+
+typedef struct Region {
+    const char *name;
+    float *g;
+    int rows, w, ld;
+    unsigned bit; /* the `which` bit of null_bwd / dna_bwd */
+} Region;
+
+/* The gradient buffers (whole, padding included) and their regions. */
+typedef struct Grads {
+    float *buf[5];
+    size_t len[5];
+    int nbuf;
+    Region reg[7];
+    int nreg;
+} Grads;
+
+static Grads null_grads(NullProb *p)
+{
+    Grads g = {{p->dq, p->dkv, p->dnk, p->dnv, p->dth},
+               {(size_t)p->n * p->ldq, (size_t)p->m * p->ldk, p->inner, p->inner, (size_t)p->h * p->h},
+               5,
+               {{"dq", p->dq, p->n, p->inner, p->ldq, 1},
+                {"dk", p->dkv, p->m, p->inner, p->ldk, 2},
+                {"dv", p->dkv + p->inner, p->m, p->inner, p->ldk, 4},
+                {"dnull_k", p->dnk, 1, p->inner, p->inner, 8},
+                {"dnull_v", p->dnv, 1, p->inner, p->inner, 16},
+                {"dth", p->dth, p->h, p->h, p->h, 32}},
+               6};
+    return g;
+}
+
+static Grads dna_grads(DnaProb *p)
+{
+    Grads g = {{p->dq, p->dkv, p->dbos, p->dbias, p->dth},
+               {(size_t)p->n * p->ldq, (size_t)p->g.cap * p->ldkv, 2 * p->inner, (size_t)p->K * p->h,
+                (size_t)p->h * p->h},
+               5,
+               {{"dq", p->dq, p->n, p->inner, p->ldq, 1},
+                {"dk", p->dkv, p->g.cap, p->inner, p->ldkv, 2},
+                {"dv", p->dkv + p->inner, p->g.cap, p->inner, p->ldkv, 4},
+                {"dkbos", p->dbos, 1, p->inner, p->inner, 8},
+                {"dvbos", p->dbos + p->inner, 1, p->inner, p->inner, 16},
+                {"dth", p->dth, p->h, p->h, p->h, 32},
+                {"dbias", p->dbias, p->K, p->h, p->h, 64}},
+               7};
+    return g;
+}
+
+static void grads_zero(const Grads *g)
+{
+    for (int b = 0; b < g->nbuf; b++)
+        memset(g->buf[b], 0, g->len[b] * sizeof(float));
+}
+
+/* A copy of every gradient buffer, concatenated (nw_free). */
+static float *grads_save(const Grads *g, size_t *total)
+{
+    size_t t = 0;
+    for (int b = 0; b < g->nbuf; b++)
+        t += g->len[b];
+    float *s = falloc(t);
+    t = 0;
+    for (int b = 0; b < g->nbuf; b++) {
+        memcpy(s + t, g->buf[b], g->len[b] * sizeof(float));
+        t += g->len[b];
+    }
+    *total = t;
+    return s;
+}
+
+/* region r of a saved copy, contiguous */
+static void region_of(const Grads *g, const float *saved, int r, float *dst)
+{
+    size_t off = 0;
+    const Region *R = &g->reg[r];
+    for (int b = 0; b < g->nbuf; b++) {
+        if (R->g >= g->buf[b] && R->g < g->buf[b] + g->len[b]) {
+            off += (size_t)(R->g - g->buf[b]);
+            break;
+        }
+        off += g->len[b];
+    }
+    for (int i = 0; i < R->rows; i++)
+        memcpy(dst + (size_t)i * R->w, saved + off + (size_t)i * R->ld, sizeof(float) * R->w);
+}
+
+/* Every region of `got` against `want` (saved copies) within TOL_TRAIN_ATTN_REL_MAX. */
+static void grads_close(const char *what, const Grads *g, const float *got, const float *want)
+{
+    for (int r = 0; r < g->nreg; r++) {
+        const Region *R = &g->reg[r];
+        const size_t len = (size_t)R->rows * R->w;
+        float *a = falloc(len), *b = falloc(len);
+        region_of(g, got, r, a);
+        region_of(g, want, r, b);
+        char w2[200];
+        snprintf(w2, sizeof(w2), "%s %s", what, R->name);
+        check_rel_max(w2, a, b, len, TOL_TRAIN_ATTN_REL_MAX);
+        nw_free(a);
+        nw_free(b);
+    }
+}
+
+/* ---- (b) CPU vs reference, thread independence ---- */
+
+static const int null_shapes[][5] = {
+    /* n, m, heads, dh, mask */
+    {1, 1, 1, 1, 0}, {7, 5, 3, 5, 1}, {33, 9, 2, 7, 2}, {6, 3, 4, 3, 0}, {5, 40, 3, 17, 1},
+    {64, 16, 4, 32, 1}, /* realistic: 64 video tokens reading 16 text tokens */
+};
+static const int dna_shapes[][11] = {
+    /* kf kh kw dil fmap t0 n extra heads dh bias */
+    {1, 1, 1, 1, 3, 0, 9, 0, 1, 3, 1},   {1, 3, 3, 2, 5, 7, 30, 3, 3, 5, 1}, {3, 3, 3, 2, 4, 0, 48, 0, 2, 9, 1},
+    {5, 1, 1, 1, 3, 2, 20, 1, 1, 8, 0},  {3, 3, 3, 1, 4, 5, 7, 0, 4, 33, 1},
+    {3, 3, 3, 1, 8, 128, 64, 0, 4, 32, 1}, /* realistic: the 64 tokens of the third 8x8 frame, K = 27 */
+};
+
+/* P of the reference and the CPU, out, and each thread count's gradients bit for bit. */
+Test(train_attn, null_cpu_vs_ref)
+{
+    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    TRng r = {103};
+    for (size_t si = 0; si < sizeof(null_shapes) / sizeof(null_shapes[0]); si++) {
+        const int *s = null_shapes[si];
+        NullProb p;
+        null_init(&p, &r, s[0], s[1], s[2], s[3], s[4]);
+        const Grads g = null_grads(&p);
+        const size_t no = (size_t)p.n * p.ldo, np = (size_t)p.n * p.h * (p.m + 1);
+        float *out_r = fzero(no), *P_r = fzero(np), *out_c = fzero(no), *P_c = fzero(np);
+        float *out_1 = fzero(no), *P_1 = fzero(np), *g_1 = NULL;
+        size_t ng;
+        null_fwd(&tr, &p, 1, out_r, P_r);
+        null_bwd(&tr, &p, 1, P_r, ~0u);
+        float *g_r = grads_save(&g, &ng);
+        for (int thr = 1; thr <= 3; thr++) {
+            char what[128];
+            snprintf(what, sizeof(what), "cpu attn_null n%d m%d h%d dh%d mask%d thr%d", p.n, p.m, p.h, p.dh, s[4],
+                     thr);
+            grads_zero(&g);
+            null_fwd(&tc, &p, thr, out_c, P_c);
+            null_bwd(&tc, &p, thr, P_c, ~0u);
+            float *g_c = grads_save(&g, &ng);
+            check_rel_max(what, out_c, out_r, no, TOL_TRAIN_ATTN_REL_MAX);
+            check_rel_max(what, P_c, P_r, np, TOL_TRAIN_ATTN_REL_MAX);
+            grads_close(what, &g, g_c, g_r);
+            if (thr == 1) {
+                memcpy(out_1, out_c, no * sizeof(float));
+                memcpy(P_1, P_c, np * sizeof(float));
+                g_1 = g_c;
+            } else {
+                expect_bits(what, out_c, out_1, no);
+                expect_bits(what, P_c, P_1, np);
+                expect_bits(what, g_c, g_1, ng);
+                nw_free(g_c);
+            }
+        }
+        nw_free(g_1);
+        nw_free(g_r);
+        float *bufs[] = {out_r, P_r, out_c, P_c, out_1, P_1};
+        for (size_t i = 0; i < 6; i++)
+            nw_free(bufs[i]);
+        null_free(&p);
+    }
+}
+
+Test(train_attn, dna_cpu_vs_ref)
+{
+    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    TRng r = {104};
+    for (size_t si = 0; si < sizeof(dna_shapes) / sizeof(dna_shapes[0]); si++) {
+        const int *s = dna_shapes[si];
+        DnaProb p;
+        dna_init(&p, &r, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10]);
+        const Grads g = dna_grads(&p);
+        const size_t no = (size_t)p.n * p.ldo, np = (size_t)p.n * p.h * (p.K + 1);
+        float *out_r = fzero(no), *P_r = fzero(np), *out_c = fzero(no), *P_c = fzero(np);
+        float *out_1 = fzero(no), *P_1 = fzero(np), *g_1 = NULL;
+        size_t ng;
+        dna_fwd(&tr, &p, 1, out_r, P_r);
+        dna_bwd(&tr, &p, 1, P_r, ~0u);
+        float *g_r = grads_save(&g, &ng);
+        for (int thr = 1; thr <= 3; thr++) {
+            char what[160];
+            snprintf(what, sizeof(what), "cpu attn_3dna k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d thr%d", s[0],
+                     s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias, thr);
+            grads_zero(&g);
+            dna_fwd(&tc, &p, thr, out_c, P_c);
+            dna_bwd(&tc, &p, thr, P_c, ~0u);
+            float *g_c = grads_save(&g, &ng);
+            check_rel_max(what, out_c, out_r, no, TOL_TRAIN_ATTN_REL_MAX);
+            check_rel_max(what, P_c, P_r, np, TOL_TRAIN_ATTN_REL_MAX);
+            grads_close(what, &g, g_c, g_r);
+            if (thr == 1) {
+                memcpy(out_1, out_c, no * sizeof(float));
+                memcpy(P_1, P_c, np * sizeof(float));
+                g_1 = g_c;
+            } else {
+                expect_bits(what, out_c, out_1, no);
+                expect_bits(what, P_c, P_1, np);
+                expect_bits(what, g_c, g_1, ng);
+                nw_free(g_c);
+            }
+        }
+        nw_free(g_1);
+        nw_free(g_r);
+        float *bufs[] = {out_r, P_r, out_c, P_c, out_1, P_1};
+        for (size_t i = 0; i < 6; i++)
+            nw_free(bufs[i]);
+        dna_free(&p);
+    }
+}
