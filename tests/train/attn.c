@@ -585,3 +585,228 @@ Test(train_attn, dna_cpu_vs_ref)
         dna_free(&p);
     }
 }
+
+/* ---- (c) the training forward against the inference op of the same table ---- */
+
+/* P rows sum to 1 (float probabilities: within nt * 2^-24 of it) and masked keys are exactly
+ * 0; masked(i, j) for key column j >= 1 of query i. */
+static void check_P(const char *what, const float *P, int n, int h, int nt, const uint8_t *keep, const int32_t *idx)
+{
+    size_t bad_sum = 0, bad_mask = 0;
+    for (int i = 0; i < n; i++)
+        for (int hd = 0; hd < h; hd++) {
+            const float *pr = P + ((size_t)i * h + hd) * nt;
+            double s = 0;
+            for (int j = 0; j < nt; j++) {
+                s += pr[j];
+                const int masked = j && ((keep && !keep[j - 1]) || (idx && idx[(size_t)i * (nt - 1) + j - 1] < 0));
+                if (masked && pr[j] != 0.f)
+                    bad_mask++;
+                if (!(pr[j] >= 0.f))
+                    bad_sum++;
+            }
+            if (fabs(s - 1.0) > 1e-6 * nt)
+                bad_sum++;
+        }
+    cr_expect_eq(bad_sum, 0, "%s: %zu P rows do not sum to 1", what, bad_sum);
+    cr_expect_eq(bad_mask, 0, "%s: %zu masked probabilities are not 0", what, bad_mask);
+}
+
+/* The ldo padding after each out row: still the sentinel. */
+static int pad_intact(const float *out, int n, int inner, int ldo)
+{
+    for (int i = 0; i < n; i++)
+        for (int c = inner; c < ldo; c++) {
+            uint32_t bits;
+            memcpy(&bits, out + (size_t)i * ldo + c, 4);
+            if (bits != 0xffffffffu)
+                return 0;
+        }
+    return 1;
+}
+
+/* The inference tables: the reference, and the CPU table of each instruction set this CPU runs
+ * (the training table is compiled once and must match both). */
+static int inference_tables(NwOps o[3], const char *names[3])
+{
+    int k = 0;
+    nw_ops_init_ref(&o[k]);
+    names[k++] = "ref";
+    nw_ops_init_cpu(&o[k], 0);
+    names[k++] = "cpu-generic";
+    if (nw_cpu_flags() & NW_CPU_AVX2) {
+        nw_ops_init_cpu(&o[k], NW_CPU_AVX2);
+        names[k++] = "cpu-avx2";
+    }
+    return k;
+}
+
+Test(train_attn, fwd_matches_inference)
+{
+    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    NwOps inf[3];
+    const char *names[3];
+    const int ni = inference_tables(inf, names);
+    TRng r = {105};
+    for (size_t si = 0; si < sizeof(null_shapes) / sizeof(null_shapes[0]); si++) {
+        const int *s = null_shapes[si];
+        NullProb p;
+        null_init(&p, &r, s[0], s[1], s[2], s[3], s[4]);
+        const size_t no = (size_t)p.n * p.ldo, np = (size_t)p.n * p.h * (p.m + 1);
+        float *want = falloc(no), *got = falloc(no), *P = falloc(np);
+        for (int ti = 0; ti < ni; ti++) {
+            const NwTrainOps *t = ti == 0 ? &tr : &tc;
+            char what[128];
+            snprintf(what, sizeof(what), "attn_null_fwd %s n%d m%d h%d dh%d mask%d", names[ti], p.n, p.m, p.h, p.dh,
+                     s[4]);
+            for (int thr = 1; thr <= 2; thr++) {
+                NwCtx c = make_ctx(inf[ti].attn_null_scratch(p.n, p.m, p.h, thr), thr);
+                memset(want, 0xff, no * sizeof(float));
+                memset(got, 0xff, no * sizeof(float));
+                inf[ti].attn_null(&c, p.q, p.ldq, p.kv, p.ldk, p.kv + p.inner, p.ldk, p.n, p.m, p.h, p.dh, p.nk, p.nv,
+                                  p.keep, p.th, p.scale, want, p.ldo);
+                nw_free(c.scratch);
+                null_fwd(t, &p, thr, got, P);
+                expect_bits(what, got, want, no); /* the padding (sentinel) included */
+                cr_expect(pad_intact(got, p.n, p.inner, p.ldo), "%s: wrote past the row", what);
+                check_P(what, P, p.n, p.h, p.m + 1, p.keep, NULL);
+            }
+        }
+        nw_free(want);
+        nw_free(got);
+        nw_free(P);
+        null_free(&p);
+    }
+    for (size_t si = 0; si < sizeof(dna_shapes) / sizeof(dna_shapes[0]); si++) {
+        const int *s = dna_shapes[si];
+        DnaProb p;
+        dna_init(&p, &r, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10]);
+        const size_t no = (size_t)p.n * p.ldo, np = (size_t)p.n * p.h * (p.K + 1);
+        float *want = falloc(no), *got = falloc(no), *P = falloc(np);
+        int32_t *idx = malloc(sizeof(int32_t) * p.n * p.K);
+        nw_dna_indices(&p.g, p.t0, p.n, idx);
+        for (int ti = 0; ti < ni; ti++) {
+            const NwTrainOps *t = ti == 0 ? &tr : &tc;
+            char what[160];
+            snprintf(what, sizeof(what), "attn_3dna_fwd %s k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d",
+                     names[ti], s[0], s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias);
+            for (int thr = 1; thr <= 2; thr++) {
+                NwCtx c = make_ctx(inf[ti].attn_3dna_scratch(&p.g, p.n, p.h, thr), thr);
+                memset(want, 0xff, no * sizeof(float));
+                memset(got, 0xff, no * sizeof(float));
+                inf[ti].attn_3dna(&c, &p.g, p.t0, p.q, p.ldq, p.kv, p.kv + p.inner, p.ldkv, p.bos, p.bos + p.inner,
+                                  p.n, p.h, p.dh, p.use_bias ? p.bias : NULL, p.th, p.scale, want, p.ldo);
+                nw_free(c.scratch);
+                dna_fwd(t, &p, thr, got, P);
+                expect_bits(what, got, want, no);
+                cr_expect(pad_intact(got, p.n, p.inner, p.ldo), "%s: wrote past the row", what);
+                check_P(what, P, p.n, p.h, p.K + 1, NULL, idx);
+            }
+        }
+        free(idx);
+        nw_free(want);
+        nw_free(got);
+        nw_free(P);
+        dna_free(&p);
+    }
+}
+
+/* ---- (d) accumulation and NULL gradient pointers ---- */
+
+/* Runs the backward of problem `pb` (null or dna) with the gradients in `which`. */
+typedef void (*BwdFn)(const NwTrainOps *t, void *pb, int threads, const float *P, unsigned which);
+static void null_bwd_v(const NwTrainOps *t, void *pb, int threads, const float *P, unsigned which)
+{
+    null_bwd(t, pb, threads, P, which);
+}
+static void dna_bwd_v(const NwTrainOps *t, void *pb, int threads, const float *P, unsigned which)
+{
+    dna_bwd(t, pb, threads, P, which);
+}
+
+/* 1. From zero: D. 2. From random G0: G1 must be G0 + D (the op adds; it does not overwrite;
+ * up to the rounding of adding in another order). 3. Each gradient alone (the others NULL):
+ * bit-identical to its part of D, and no other buffer touched (all stay 0 — in particular the
+ * v columns of the shared k/v gradient when only dk is asked, and the padding). */
+static void accumulate_check(const char *what, const NwTrainOps *t, void *pb, const Grads *g, BwdFn bwd,
+                             const float *P, TRng *r)
+{
+    size_t ng;
+    grads_zero(g);
+    bwd(t, pb, 2, P, ~0u);
+    float *D = grads_save(g, &ng);
+    for (int b = 0; b < g->nbuf; b++)
+        fill_normal(r, g->buf[b], g->len[b], 1.f);
+    float *G0 = grads_save(g, &ng);
+    bwd(t, pb, 2, P, ~0u);
+    float *G1 = grads_save(g, &ng), *sum = falloc(ng);
+    double mx = 0;
+    for (size_t i = 0; i < ng; i++) {
+        sum[i] = G0[i] + D[i];
+        mx = fmax(mx, fabs(G0[i]) + fabs(D[i]));
+    }
+    char w2[200];
+    snprintf(w2, sizeof(w2), "%s accumulate", what);
+    TCmp c = compare_f32(w2, G1, sum, ng, 1e-6 * mx, 0);
+    cr_expect_eq(c.n_bad, 0, "%s: %zu gradients not accumulated (max err %.3g)", w2, c.n_bad, c.max_err);
+    for (int ri = 0; ri < g->nreg; ri++) {
+        const Region *R = &g->reg[ri];
+        grads_zero(g);
+        bwd(t, pb, 2, P, R->bit);
+        float *one = grads_save(g, &ng), *want = fzero(ng);
+        /* expected: D's values in this region, 0 elsewhere */
+        size_t off = 0;
+        for (int b = 0; b < g->nbuf; b++) {
+            if (R->g >= g->buf[b] && R->g < g->buf[b] + g->len[b]) {
+                off += (size_t)(R->g - g->buf[b]);
+                break;
+            }
+            off += g->len[b];
+        }
+        for (int i = 0; i < R->rows; i++)
+            memcpy(want + off + (size_t)i * R->ld, D + off + (size_t)i * R->ld, sizeof(float) * R->w);
+        snprintf(w2, sizeof(w2), "%s only %s", what, R->name);
+        expect_bits(w2, one, want, ng);
+        nw_free(one);
+        nw_free(want);
+    }
+    nw_free(D);
+    nw_free(G0);
+    nw_free(G1);
+    nw_free(sum);
+}
+
+Test(train_attn, accumulate_and_null_pointers)
+{
+    const NwTrainOps tabs[2] = {ref_table(), cpu_table()};
+    TRng r = {106};
+    for (int ti = 0; ti < 2; ti++) {
+        const NwTrainOps *t = &tabs[ti];
+        {
+            NullProb p;
+            null_init(&p, &r, 9, 6, 3, 5, 1);
+            float *out = falloc((size_t)p.n * p.ldo), *P = falloc((size_t)p.n * p.h * (p.m + 1));
+            null_fwd(t, &p, 2, out, P);
+            const Grads g = null_grads(&p);
+            char what[64];
+            snprintf(what, sizeof(what), "%s attn_null_bwd", t->name);
+            accumulate_check(what, t, &p, &g, null_bwd_v, P, &r);
+            nw_free(out);
+            nw_free(P);
+            null_free(&p);
+        }
+        for (int wb = 0; wb < 2; wb++) {
+            DnaProb p;
+            dna_init(&p, &r, 3, 3, 3, 1, 3, 4, 20, 2, 2, 5, wb);
+            float *out = falloc((size_t)p.n * p.ldo), *P = falloc((size_t)p.n * p.h * (p.K + 1));
+            dna_fwd(t, &p, 2, out, P);
+            const Grads g = dna_grads(&p);
+            char what[64];
+            snprintf(what, sizeof(what), "%s attn_3dna_bwd bias%d", t->name, wb);
+            accumulate_check(what, t, &p, &g, dna_bwd_v, P, &r);
+            nw_free(out);
+            nw_free(P);
+            dna_free(&p);
+        }
+    }
+}
