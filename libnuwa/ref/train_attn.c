@@ -161,7 +161,6 @@ static void bwd_row(const Keys *ks, const float *qrow, const float *p, const flo
             if (r < 0)
                 continue; /* masked 3DNA key: no row */
             const double s = ds[(size_t)hd * nt + j], w = pt[(size_t)hd * nt + j];
-            const float *kj = j ? ks->k + (size_t)r * ks->ldk + hd * dh : ks->k0 + hd * dh;
             float *dkj = j ? (dk ? dk + (size_t)r * ks->ldk + hd * dh : NULL) : (dk0 ? dk0 + hd * dh : NULL);
             float *dvj = j ? (dv ? dv + (size_t)r * ks->ldv + hd * dh : NULL) : (dv0 ? dv0 + hd * dh : NULL);
             for (int c = 0; c < dh; c++) {
