@@ -13,4 +13,7 @@ void nw_train_fill_dense_cpu(NwTrainOps *o);
 void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max);
 
+/* attn_null_fwd/_bwd, attn_3dna_fwd/_bwd and their scratch queries (cpu/train_attn_cpu.c). */
+void nw_train_fill_attn_cpu(NwTrainOps *o);
+
 #endif

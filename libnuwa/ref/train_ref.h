@@ -16,4 +16,7 @@ void nw_train_fill_dense_ref(NwTrainOps *o);
 void nw_layer_norm_bwd_ex_ref(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max);
 
+/* attn_null_fwd/_bwd, attn_3dna_fwd/_bwd and their scratch queries (ref/train_attn.c). */
+void nw_train_fill_attn_ref(NwTrainOps *o);
+
 #endif
