@@ -34,9 +34,9 @@ typedef struct NwTrainOps {
     void (*linear_bwd)(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
                        const float *dy, float *dx, float *dW, float *db);
 
-    /* y = layer_norm(x) (ops.h layer_norm, `stable` = StableLayerNorm: the row is divided by
-     * its signed maximum first, and the gradient flows through that division too, as autograd
-     * does): dx += ..., dg += ..., db += ... */
+    /* y = layer_norm(x) (ops.h layer_norm; `stable` = StableLayerNorm: the row is divided by
+     * its signed maximum first; nuwa-pytorch detaches that maximum, so the gradient flows
+     * through the division by a constant, not into the maximum): dx, dg, db += ... */
     void (*layer_norm_bwd)(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                            int stable, const float *dy, float *dx, float *dg, float *db);
 
@@ -106,7 +106,8 @@ void nw_train_ops_init_ref(NwTrainOps *o);
 void nw_train_ops_init_cpu(NwTrainOps *o, unsigned cpu_flags);
 
 /* torch.nn.utils.clip_grad_norm_ over the n floats of grad (one flat buffer): returns the total
- * L2 norm (double accumulation) and scales grad by max_norm / (norm + 1e-6) when norm > max_norm. */
+ * L2 norm (double accumulation) and scales grad by coef = max_norm / (norm + 1e-6) when
+ * coef < 1 (torch's rule). */
 double nw_clip_grad_norm(float *grad, size_t n, double max_norm);
 
 #endif

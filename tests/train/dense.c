@@ -933,3 +933,19 @@ Test(train_dense, clip_grad_norm)
     cr_expect_eq(nw_clip_grad_norm(g, n, 1.0), 0.0);
     cr_expect_eq(g[0], 0.f);
 }
+
+/* Both tables fill every slot (a missing one would be a NULL call in the trainer). */
+Test(train_dense, tables_fill_every_slot)
+{
+    NwTrainOps t[2];
+    nw_train_ops_init_ref(&t[0]);
+    nw_train_ops_init_cpu(&t[1], nw_cpu_flags());
+    for (int k = 0; k < 2; k++) {
+        const void *const *slot = (const void *const *)&t[k];
+        const size_t n = sizeof(NwTrainOps) / sizeof(void *);
+        for (size_t i = 0; i < n; i++)
+            cr_expect_not_null(slot[i], "%s table: slot %zu is NULL", k ? "cpu" : "ref", i);
+    }
+    cr_expect_str_eq(t[0].name, "ref");
+    cr_expect_str_eq(t[1].name, "cpu");
+}
