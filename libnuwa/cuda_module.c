@@ -23,6 +23,15 @@
 #include <unistd.h>
 
 #include "config.h"
+/* Sanitizer builds keep modules mapped after the last close (RTLD_NODELETE): the CUDA runtime
+ * and libstdc++ they pull in allocate process-lifetime pools, which LeakSanitizer would report
+ * as leaks of an "<unknown module>" once the library is unmapped. */
+#ifdef NW_SANITIZE
+#define NW_DLOPEN_EXTRA RTLD_NODELETE
+#else
+#define NW_DLOPEN_EXTRA 0
+#endif
+
 #include "cuda_module.h"
 #include "internal.h"
 #include "nuwa.h"
@@ -84,7 +93,7 @@ static int try_load(NwCudaModule *m, const char *path, Tried *t)
     void *h, *sym;
 
     (void)dlerror();
-    if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+    if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL | NW_DLOPEN_EXTRA))) {
         tried_add(t, path, "%s", dl_reason(dlerror(), path));
         /* the file is there: a wrong file or missing CUDA libraries, not a missing module */
         if (strchr(path, '/') && !access(path, F_OK))
