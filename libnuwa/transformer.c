@@ -277,6 +277,41 @@ int nw_nuwa_describe(const NwNuwa *hp, int fmap, int codebook_size, NwTensorFn f
     return ret;
 }
 
+int nw_nuwa_tensors(const NwNuwa *m, NwTensorAtFn fn, void *opaque)
+{
+    NwNuwa c = *m;
+    NwLoader L;
+    int r;
+    /* the walk writes offsets into the plan: walk a copy with its own layer arrays */
+    c.enc = nw_calloc(m->enc_depth, sizeof(*c.enc));
+    c.dec = nw_calloc(m->dec_depth, sizeof(*c.dec));
+    if (!c.enc || !c.dec) {
+        nw_free(c.enc);
+        nw_free(c.dec);
+        return NUWA_ERR_NOMEM;
+    }
+    memcpy(c.dec, m->dec, sizeof(*c.dec) * m->dec_depth); /* dilation, horizon */
+    nw_loader_init(&L, NULL, NULL, NULL, NULL);
+    L.describe_at = fn;
+    L.opaque = opaque;
+    nw_nuwa_walk(&c, &L);
+    r = L.err;
+    nw_free(c.enc);
+    nw_free(c.dec);
+    return r;
+}
+
+void nw_nuwa_refresh_tables(NwNuwa *m)
+{
+    NwLoader L;
+    /* a converting walk over the plan's own blob that reads no file: tensors keep their values
+     * (the walk only recomputes tables from them) */
+    nw_loader_init(&L, NULL, NULL, NULL, NULL);
+    L.blob = m->own;
+    L.refresh = 1;
+    nw_nuwa_walk(m, &L);
+}
+
 int nw_nuwa_write_hparams(const NwNuwa *m, NwGgufWriter *w)
 {
     uint32_t k[3] = {(uint32_t)m->kernel[0], (uint32_t)m->kernel[1], (uint32_t)m->kernel[2]}, dl[16];

@@ -76,6 +76,12 @@ void nw_nuwa_free(NwNuwa *m);
 
 /** Reports every tensor a model with the hyperparameters of `hp` must contain. */
 int nw_nuwa_describe(const NwNuwa *hp, int fmap, int codebook_size, NwTensorFn fn, void *opaque);
+/** Reports every tensor of a loaded plan `m` (nw_nuwa_load: its own blob) with its offset in
+ * m->own, in load order (trainers and exporters address parameters by name this way). */
+int nw_nuwa_tensors(const NwNuwa *m, NwTensorAtFn fn, void *opaque);
+/** Recomputes the tables derived from parameters (the summed axial positions, the expanded
+ * relative position biases) in m->own after the parameters changed (a training step). */
+void nw_nuwa_refresh_tables(NwNuwa *m);
 /** Writes the nuwa.* hyperparameters of `m`. */
 int nw_nuwa_write_hparams(const NwNuwa *m, NwGgufWriter *w);
 

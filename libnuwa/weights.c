@@ -70,6 +70,15 @@ NwW nw_ld_tensor(NwLoader *L, int n, int64_t d0, int64_t d1, int64_t d2, int64_t
         L->describe(L->opaque, name, n, shape);
         return 0;
     }
+    if (L->describe_at || L->refresh) { /* offsets as a load walk hands them out */
+        size_t elems = 1;
+        for (int i = 0; i < n; i++)
+            elems *= (size_t)shape[i];
+        const NwW w = nw_ld_table(L, elems);
+        if (L->describe_at)
+            L->describe_at(L->opaque, name, n, shape, w);
+        return w;
+    }
     const NwGgufTensor *t = nw_gguf_find_tensor(L->g, name);
     if (!t) {
         fmt_shape(want, sizeof(want), n, shape);

@@ -25,6 +25,10 @@ typedef size_t NwW;           /* offset in floats into the weight blob; 0 = abse
 /* Tensor reporter (name, PyTorch shape): describe mode, for writers and random test models. */
 typedef void (*NwTensorFn)(void *opaque, const char *name, int n_dims, const int64_t *shape);
 
+/* Tensor reporter with the tensor's offset in the blob the same plan would load into (trainers,
+ * exporters: the parameters of a loaded plan, by name). */
+typedef void (*NwTensorAtFn)(void *opaque, const char *name, int n_dims, const int64_t *shape, NwW at);
+
 typedef struct NwLoader {
     const NwGguf *g;
     const NwLog *log;
@@ -32,6 +36,8 @@ typedef struct NwLoader {
     size_t used;              /* floats handed out so far */
     int err;                  /* first error (NUWA_ERR_*) */
     NwTensorFn describe;      /* describe mode: report each required tensor, read nothing */
+    NwTensorAtFn describe_at; /* the same, with offsets (set after nw_loader_init) */
+    int refresh;              /* walk over a loaded blob: tensors stay, tables are recomputed */
     void *opaque;
 } NwLoader;
 

@@ -165,3 +165,60 @@ Test(transformer, incremental_equals_full_forward)
             tb_close(&B);
         }
 }
+
+typedef struct TensorList {
+    int n;
+    char name[512][96];
+    NwW at[512];
+    size_t elems[512];
+} TensorList;
+
+static void list_tensor(void *opaque, const char *name, int n_dims, const int64_t *shape, NwW at)
+{
+    TensorList *l = opaque;
+    size_t e = 1;
+    for (int i = 0; i < n_dims; i++)
+        e *= (size_t)shape[i];
+    cr_assert_lt(l->n, 512);
+    snprintf(l->name[l->n], sizeof(l->name[0]), "%s", name);
+    l->at[l->n] = at;
+    l->elems[l->n++] = e;
+}
+
+/* The parameters of a loaded plan by name and offset (what a trainer updates), and the derived
+ * tables recomputed from them after an update. */
+Test(transformer, tensors_by_offset_and_table_refresh)
+{
+    Loaded L;
+    load_case(&L, &cases[5], 2); /* relpos-bias: axial positions and relative position biases */
+    NwNuwa *m = &L.m;
+    TensorList *tl = calloc(1, sizeof(*tl));
+    cr_assert_eq(nw_nuwa_tensors(m, list_tensor, tl), 0);
+    /* every offset points at the tensor's values as loaded from the file */
+    int found_ax = -1;
+    for (int i = 0; i < tl->n; i++) {
+        const NwGgufTensor *t = nw_gguf_find_tensor(L.g, tl->name[i]);
+        cr_assert_not_null(t, "%s", tl->name[i]);
+        cr_assert_eq(t->n_elems, tl->elems[i], "%s", tl->name[i]);
+        float *want = malloc(sizeof(float) * t->n_elems);
+        nw_tensor_to_f32(t, want);
+        cr_expect(!memcmp(m->own + tl->at[i], want, sizeof(float) * t->n_elems), "%s at %zu", tl->name[i],
+                  (size_t)tl->at[i]);
+        free(want);
+        if (!strcmp(tl->name[i], "video_pos_emb.axial1"))
+            found_ax = i;
+    }
+    cr_assert_geq(found_ax, 0);
+    cr_expect_eq(tl->at[0], m->text_emb);
+    /* change the frame-axis embedding of frame 1: the summed table follows after a refresh */
+    const int d = m->dim, T = m->T;
+    float *ax = m->own + tl->at[found_ax];
+    const float before = m->own[m->pos + (size_t)T * d];
+    for (int j = 0; j < d; j++)
+        ax[d + j] += 1.f;
+    cr_expect_eq(m->own[m->pos + (size_t)T * d], before, "the table changes only on refresh");
+    nw_nuwa_refresh_tables(m);
+    cr_expect(fabsf(m->own[m->pos + (size_t)T * d] - (before + 1.f)) < 1e-6f, "frame 1 position moved by 1");
+    free(tl);
+    unload(&L);
+}
