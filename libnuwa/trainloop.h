@@ -141,8 +141,8 @@ typedef struct NwDataParams {
     int n_threads;         /* VQGAN encoding threads (0 = all cores) */
     int truncate_text;     /* 1: cut long captions to text_max_seq_len ids (the reference's
                               truncate_text=True); 0 (default): a long caption is an error */
-    const char *cache_path;/* token cache file; NULL = next to the data (clips.tokens.gguf in a
-                              directory, FILE.tsv.tokens.gguf for a list); "" = no cache */
+    const char *cache_path;/* token cache file; NULL = next to the data (DIR/clips.tokens.gguf,
+                              DIR/captions.tokens.gguf, FILE.tsv.tokens.gguf); "" = no cache */
     const char *device;    /* VQGAN device (NuwaSessionParams.device); NULL = cpu */
 } NwDataParams;
 
