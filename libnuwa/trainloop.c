@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "trainloop.h"
+#include "vqgan.h"
 
 /* ---- parameters ------------------------------------------------------------------------- */
 
@@ -573,6 +574,48 @@ int nw_ckpt_load(const char *path, NwNuwa *m, NwOptState *s, NwTrainMeta *meta, 
     *meta = mt;
 out:
     free(tw);
+    nw_gguf_close(&g);
+    return r;
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+int nw_train_open_model(const char *path, NwGguf **g, NwNuwa *m, const NwLog *log)
+{
+    char err[512];
+    NwVae vh;
+    *g = NULL;
+    memset(m, 0, sizeof(*m));
+    memset(&vh, 0, sizeof(vh));
+    int r = nw_gguf_open(g, path, err, sizeof(err));
+    if (r) {
+        nw_log(log, NUWA_LOG_ERROR, "%s\n", err);
+        return r;
+    }
+    /* the transformer's token grid and vocabulary come from the VQGAN */
+    r = nw_vae_hparams(&vh, *g, log);
+    if (!r) {
+        r = nw_nuwa_load(m, *g, vh.image_size >> vh.num_layers, vh.codebook_size, log);
+        if (r == NUWA_ERR_UNSUPPORTED)
+            nw_log(log, NUWA_LOG_ERROR, "%s: no NUWA transformer in this file (VQGAN only)\n", path);
+    }
+    nw_vae_free(&vh);
+    if (r)
+        nw_gguf_close(g);
+    return r;
+}
+
+int nw_export_file(const char *ckpt_path, const char *out_path, int dtype, const NwLog *log)
+{
+    if (!ckpt_path || !out_path)
+        return NUWA_ERR_INVAL;
+    NwGguf *g = NULL;
+    NwNuwa m;
+    int r = nw_train_open_model(ckpt_path, &g, &m, log);
+    if (r)
+        return r;
+    r = nw_export_model(out_path, g, &m, dtype, log);
+    nw_nuwa_free(&m);
     nw_gguf_close(&g);
     return r;
 }

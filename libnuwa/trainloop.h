@@ -118,6 +118,15 @@ int nw_ckpt_save(const char *path, const NwGguf *src, const NwNuwa *m, const NwO
  * NUWA_ERR_IO, NUWA_ERR_BAD_MODEL. */
 int nw_ckpt_load(const char *path, NwNuwa *m, NwOptState *s, NwTrainMeta *meta, const NwLog *log);
 
+/** Opens a model file (or a checkpoint: it is one) and loads its transformer into a plan with its
+ * own blob (fmap and codebook size from the file's VQGAN). *g stays open for nw_export_model /
+ * nw_ckpt_save (its VQGAN and tokenizer are copied from it). Returns 0 or NUWA_ERR_* (logged). */
+int nw_train_open_model(const char *path, NwGguf **g, NwNuwa *m, const NwLog *log);
+
+/** `nuwa export`: the model file of a checkpoint (or of any model file) in dtype, without the
+ * optimizer state and training metadata. Returns 0 or NUWA_ERR_* (logged). */
+int nw_export_file(const char *ckpt_path, const char *out_path, int dtype, const NwLog *log);
+
 /** Writes a writer's file atomically: path.tmp, fsync, rename over path, fsync of the directory
  * (a crash leaves the old file or the new one, never a torn one). */
 int nw_gguf_writer_save_atomic(NwGgufWriter *w, const char *path, const NwLog *log);
