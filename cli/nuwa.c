@@ -5,11 +5,15 @@
  *   nuwa encode MODEL IN.ppm... [-o FILE]   token grid(s) of frames (netpbm P6/P5)
  *   nuwa decode MODEL TOKENS OUT.ppm        frames from token grid(s); OUT may hold %d
  *   nuwa roundtrip MODEL IN.ppm OUT.ppm     encode then decode
+ *   nuwa generate / predict MODEL ...       text to video, video prediction
+ *   nuwa train MODEL --data D --out CKPT    train the transformer (libnuwa/trainrun.h)
+ *   nuwa export CKPT -o MODEL [--type T]    the model file of a checkpoint
  *
  * Options: -t N (threads, default all cores), -d/--device NAME (cpu, cuda, cuda:N), -v (verbose),
  * -o FILE.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "nuwa.h"
+#include "trainrun.h"
 
 static int g_verbose;
 static const char *g_device; /* NULL: the library's default (cpu) */
@@ -46,10 +51,18 @@ static int usage(FILE *f)
             "  roundtrip MODEL IN.ppm OUT.ppm    encode and decode a frame\n"
             "  generate MODEL --text T --frames N [-o OUT%%03d.ppm]   text to video\n"
             "  predict MODEL --frames N CTX.ppm... [-o OUT%%03d.ppm]  continue a clip\n"
+            "  train MODEL --data DIR|LIST --out CKPT [options]   train the transformer\n"
+            "  export CKPT -o MODEL.gguf [--type f32|f16|bf16]    model file of a checkpoint\n"
             "Generation options: --text T, --frames N, --seed S, --temperature X (1),\n"
             "  --filter-thres X (0.9: keep the top 10%% of codes), --cond-scale X (2),\n"
             "  --reference (reproduce nuwa-pytorch's guidance and window, bugs B2/B5),\n"
             "  --tokens-out FILE (also write the sampled token grids).\n"
+            "Training options (defaults: nuwa-pytorch's trainer): --val DIR|LIST, --steps N (1000),\n"
+            "  --batch B (4), --lr LR (3e-4), --warmup W (0), --min-lr LR (= --lr: constant; lower\n"
+            "  it for a cosine decay), --weight-decay WD (0.01, on >= 2-D tensors), --clip-grad C\n"
+            "  (0.5; 0 = none), --cond-drop P (0.2), --seed S (0), --threads N, --val-every N (100),\n"
+            "  --ckpt-every N (100), --resume CKPT (continue a run with its settings; only --steps\n"
+            "  may change). SIGINT/SIGTERM write the checkpoint and exit with 130/143.\n"
             "Options: -t N: CPU threads (0, the default: all cores);\n"
             "  -d NAME, --device NAME: compute device, cpu (default), cuda or cuda:N;\n"
             "  -v: verbose logs; -o FILE: output file (encode) or name pattern.\n"
@@ -591,6 +604,230 @@ end:
     return ret;
 }
 
+/* ---- training ------------------------------------------------------------------------------ */
+
+/* Set by SIGINT / SIGTERM: the run finishes its step, writes the checkpoint and returns. The
+ * handler is installed with SA_RESETHAND, so a second signal stops the program at once (the
+ * checkpoint file is replaced atomically, so even that never leaves a torn one). */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig)
+{
+    g_stop = sig;
+}
+
+typedef struct TrainCli {
+    NwTrainRunOpts o;
+    const char *hyper_set; /* the first option that only a new run may set (refused with --resume) */
+    const char *type;      /* export: f32, f16, bf16 */
+    int tty;
+} TrainCli;
+
+static void fmt_eta(char *buf, size_t n, double s)
+{
+    if (!(s >= 0) || s > 1e8)
+        snprintf(buf, n, "?");
+    else if (s >= 3600)
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else if (s >= 60)
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(buf, n, "%ds", (int)s);
+}
+
+/* One line per step (a log of the run that survives in a file, unlike a \r line). */
+static int train_progress(void *opaque, const NwTrainProgress *p)
+{
+    (void)opaque;
+    char val[32] = "", eta[32];
+    if (isfinite(p->val_loss))
+        snprintf(val, sizeof(val), "  val %.3f", p->val_loss);
+    fmt_eta(eta, sizeof(eta), p->eta_s);
+    fprintf(stderr, "step %lld/%lld  loss %.3f%s  lr %.1e  |g| %.2f  %.0f tok/s  ETA %s%s%s\n", (long long)p->step,
+            (long long)p->total, p->loss, val, p->lr, p->grad_norm, p->tokens_per_s, eta,
+            p->saved ? "  (checkpoint)" : "", p->skipped ? "  (skipped: non-finite gradient)" : "");
+    return 0;
+}
+
+static int cmd_train(const char *model, TrainCli *tc, int threads)
+{
+    NwTrainRunOpts *o = &tc->o;
+    o->model = model;
+    if (tc->o.threads == 0)
+        o->threads = threads;
+    if (!o->data || !o->out) {
+        fprintf(stderr, "nuwa: train needs --data DIR|LIST and --out CKPT\n");
+        return 2;
+    }
+    if (o->resume && tc->hyper_set) {
+        fprintf(stderr, "nuwa: %s cannot be combined with --resume: a resumed run keeps the checkpoint's settings "
+                        "(only --steps may change)\n", tc->hyper_set);
+        return 2;
+    }
+    /* a fresh run must not silently replace the checkpoint of another one */
+    if (!o->resume && access(o->out, F_OK) == 0) {
+        fprintf(stderr, "nuwa: %s exists: continue it with --resume %s, or remove it to start over\n", o->out, o->out);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    NwLog log = {log_cb, NULL, g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING};
+    NwTrainRunResult res;
+    const int errors = g_errors;
+    const int err = nw_train_run(o, &log, train_progress, tc, &g_stop, &res);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (err < 0) {
+        if (g_errors == errors)
+            fprintf(stderr, "nuwa: train: %s\n", nuwa_strerror(err));
+        return 1;
+    }
+    if (res.stopped) {
+        fprintf(stderr, "nuwa: stopped at step %lld by %s: checkpoint %s (continue with --resume %s)\n",
+                (long long)res.step, g_stop == SIGTERM ? "SIGTERM" : "SIGINT", o->out, o->out);
+        /* the shell's convention for a signal, so that scripts see the run did not finish */
+        return 128 + (g_stop ? (int)g_stop : SIGINT);
+    }
+    fprintf(stderr, "nuwa: trained to step %lld: checkpoint %s (make a model file with: nuwa export %s -o MODEL.gguf)\n",
+            (long long)res.step, o->out, o->out);
+    return 0;
+}
+
+static int cmd_export(const char *ckpt, const char *out, const char *type)
+{
+    int dtype;
+    if (!out) {
+        fprintf(stderr, "nuwa: export needs -o MODEL.gguf\n");
+        return 2;
+    }
+    if (!type || !strcmp(type, "f32"))
+        dtype = NW_TYPE_F32;
+    else if (!strcmp(type, "f16"))
+        dtype = NW_TYPE_F16;
+    else if (!strcmp(type, "bf16"))
+        dtype = NW_TYPE_BF16;
+    else {
+        fprintf(stderr, "nuwa: --type must be f32, f16 or bf16, got '%s'\n", type);
+        return 2;
+    }
+    NwLog log = {log_cb, NULL, g_verbose ? NUWA_LOG_DEBUG : NUWA_LOG_WARNING};
+    const int errors = g_errors;
+    const int err = nw_export_file(ckpt, out, dtype, &log);
+    if (err < 0) {
+        if (g_errors == errors)
+            fprintf(stderr, "nuwa: export: %s\n", nuwa_strerror(err));
+        return 1;
+    }
+    return 0;
+}
+
+/* Numbers of the training options; a bad value is a usage error naming the option. */
+static int parse_i64(const char *opt, const char *v, long long lo, long long hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    const long long x = strtoll(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi) {
+        fprintf(stderr, "nuwa: %s needs an integer in [%lld, %lld], got '%s'\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    const double x = strtod(v, &end);
+    if (!*v || *end || !isfinite(x) || x < lo || x > hi) {
+        fprintf(stderr, "nuwa: %s needs a number in [%g, %g], got '%s'\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* A training option with its value: 1 = consumed, 0 = not a training option, -1 = bad value. */
+static int train_option(TrainCli *tc, const char *a, const char *v, int *min_lr_set)
+{
+    NwTrainRunOpts *o = &tc->o;
+    int64_t i;
+    double x;
+    static const char *const hyper[] = {"--batch", "--lr", "--warmup", "--min-lr", "--weight-decay",
+                                        "--clip-grad", "--seed", NULL};
+    static const char *const all[] = {"--data", "--val", "--out", "--resume", "--type", "--steps", "--threads",
+                                      "--val-every", "--ckpt-every", "--cond-drop", NULL};
+    if (!v) { /* only: is this a training option? */
+        for (int k = 0; hyper[k]; k++)
+            if (!strcmp(a, hyper[k]) && strcmp(a, "--seed"))
+                return 1;
+        for (int k = 0; all[k]; k++)
+            if (!strcmp(a, all[k]))
+                return 1;
+        return 0;
+    }
+    for (int k = 0; hyper[k]; k++)
+        if (!strcmp(a, hyper[k]) && !tc->hyper_set)
+            tc->hyper_set = hyper[k];
+    if (!strcmp(a, "--data"))
+        o->data = v;
+    else if (!strcmp(a, "--val"))
+        o->val = v;
+    else if (!strcmp(a, "--out"))
+        o->out = v;
+    else if (!strcmp(a, "--resume"))
+        o->resume = v;
+    else if (!strcmp(a, "--type"))
+        tc->type = v;
+    else if (!strcmp(a, "--steps")) {
+        if (parse_i64(a, v, 1, INT64_MAX / 2, &o->steps) < 0)
+            return -1;
+    } else if (!strcmp(a, "--batch")) {
+        if (parse_i64(a, v, 1, 65536, &i) < 0)
+            return -1;
+        o->batch = (int)i;
+    } else if (!strcmp(a, "--warmup")) {
+        if (parse_i64(a, v, 0, INT64_MAX / 2, &o->warmup) < 0)
+            return -1;
+    } else if (!strcmp(a, "--threads")) {
+        if (parse_i64(a, v, 0, 1024, &i) < 0)
+            return -1;
+        o->threads = (int)i;
+    } else if (!strcmp(a, "--val-every")) {
+        if (parse_i64(a, v, 0, INT64_MAX / 2, &o->val_every) < 0)
+            return -1;
+    } else if (!strcmp(a, "--ckpt-every")) {
+        if (parse_i64(a, v, 0, INT64_MAX / 2, &o->ckpt_every) < 0)
+            return -1;
+    } else if (!strcmp(a, "--lr")) {
+        if (parse_double(a, v, 1e-12, 1e3, &o->lr) < 0)
+            return -1;
+    } else if (!strcmp(a, "--min-lr")) {
+        if (parse_double(a, v, 0, 1e3, &o->min_lr) < 0)
+            return -1;
+        *min_lr_set = 1;
+    } else if (!strcmp(a, "--weight-decay")) {
+        if (parse_double(a, v, 0, 1e3, &x) < 0)
+            return -1;
+        o->weight_decay = (float)x;
+    } else if (!strcmp(a, "--clip-grad")) {
+        if (parse_double(a, v, 0, 1e30, &o->clip) < 0)
+            return -1;
+    } else if (!strcmp(a, "--cond-drop")) {
+        if (parse_double(a, v, 0, 1, &o->cond_drop) < 0)
+            return -1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int parse_float(const char *opt, const char *v, float *out)
 {
     char *end;
@@ -603,6 +840,14 @@ static int parse_float(const char *opt, const char *v, float *out)
     return 0;
 }
 
+static int steps_given(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--steps"))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int threads = 0;
@@ -610,8 +855,24 @@ int main(int argc, char **argv)
     char *pos[256];
     int npos = 0;
     GenOpts go = {.temperature = 1.f, .cond_scale = 2.f, .filter_thres = 0.9};
+    TrainCli tc;
+    int min_lr_set = 0;
+    memset(&tc, 0, sizeof(tc));
+    nw_train_run_opts_default(&tc.o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (!strncmp(a, "--", 2) && i + 1 < argc) {
+            const int t = train_option(&tc, a, argv[i + 1], &min_lr_set);
+            if (t < 0)
+                return 2;
+            if (t > 0) {
+                i++;
+                continue;
+            }
+        } else if (!strncmp(a, "--", 2) && train_option(&tc, a, NULL, &min_lr_set) > 0) {
+            fprintf(stderr, "nuwa: %s needs a value\n", a);
+            return 2;
+        }
         if (!strcmp(a, "--reference")) {
             go.reference = 1;
             continue;
@@ -703,6 +964,20 @@ int main(int argc, char **argv)
         }
         return cmd_generate(pos[1], pos + 2, npos - 2, &go, out ? out : "out_%03d.ppm", threads);
     }
+    if (!strcmp(cmd, "train") && npos == 2) {
+        /* the reference trainer's schedule is constant: without --min-lr the rate stays --lr */
+        if (!min_lr_set)
+            tc.o.min_lr = tc.o.lr;
+        tc.o.seed = go.seed;
+        if (!tc.o.out)
+            tc.o.out = out;
+        /* resuming: 0 = the checkpoint's total unless --steps was given */
+        if (tc.o.resume && !steps_given(argc, argv))
+            tc.o.steps = 0;
+        return cmd_train(pos[1], &tc, threads);
+    }
+    if (!strcmp(cmd, "export") && npos == 2)
+        return cmd_export(pos[1], out, tc.type);
     fprintf(stderr, "nuwa: bad command line for '%s'\n", cmd);
     return usage(stderr);
 }

@@ -31,8 +31,8 @@ typedef struct Env {
     char model[640];
 } Env;
 
-/* nuwa_n1 + tokenizer + a text embedding of TEXT_VOCAB rows. */
-static void make_model(const char *path)
+/* nuwa_n1 + tokenizer + a text embedding of TEXT_VOCAB rows (also used by tests/train/steps.c). */
+void loop_make_tok_model(const char *path)
 {
     char fx[1024], err[512];
     NwGguf *g;
@@ -75,7 +75,7 @@ static void env_init(Env *e, const char *tag)
 {
     loop_tmp_path(e->dir, sizeof(e->dir), tag);
     snprintf(e->model, sizeof(e->model), "%s/model.gguf", e->dir);
-    make_model(e->model);
+    loop_make_tok_model(e->model);
 }
 
 static void env_free(Env *e)
