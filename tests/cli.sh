@@ -386,5 +386,80 @@ run generate "$M" --text "a ukulele" --frames 1 -o "$T/ship%03d.ppm"
 check "a prompt outside the model's text vocabulary: error exit" failed
 check "a prompt outside the model's text vocabulary: the message says so" has "$T/err" "outside this model's text vocabulary"
 
+# ---- train / export (the shipped model: 64x64 frames, 8-frame window, CLIP BPE tokenizer) ---------
+# Two random clips of 8 and 9 frames (raw rgb24 as ffmpeg writes them) with captions in the
+# model's vocabulary (tools/make_shapes.py's words). A step of batch 1 takes a few seconds on
+# 2 cores, so the run is interrupted after its first step and then resumed for one more.
+D="$T/train"
+mkdir -p "$D"
+head -c $((64 * 64 * 3 * 8)) /dev/urandom >"$D/a.rgb"
+head -c $((64 * 64 * 3 * 9)) /dev/urandom >"$D/b.rgb"
+printf '# clip\tcaption\na.rgb\ta green circle moving up\nb.rgb\ta red square moving left\n' >"$D/captions.tsv"
+CK="$T/ck.gguf"
+# SIGINT mid-run: the step in progress ends, the checkpoint is written, exit 130 (128 + SIGINT)
+"$NUWA" train "$M" --data "$D" --out "$CK" --steps 1000 --batch 1 --seed 3 >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+check "train + SIGINT: exit 130" [ "$rc" -eq 130 ]
+check "train + SIGINT: says where the checkpoint is" has "$T/err" "stopped at step .* checkpoint"
+check "train + SIGINT: a checkpoint that nuwa info loads" sh -c '"$1" info "$2" >/dev/null 2>&1' sh "$NUWA" "$CK"
+check "train: the token cache is written next to the data" [ -s "$D/captions.tokens.gguf" ]
+run train "$M" --data "$D" --out "$CK" --resume "$CK" --steps 2
+check "train --resume: exit 0" [ "$rc" -eq 0 ]
+check "train --resume: progress lines on stderr" has "$T/err" '^step 2/2  loss [0-9.]*  lr 3.0e-04  |g| [0-9.]*  [0-9]* tok/s  ETA '
+check "train --resume: the checkpoint is written at the end" has "$T/err" "(checkpoint)"
+check "train: nothing on stdout" [ ! -s "$T/out" ]
+run export "$CK" -o "$T/trained.gguf" --type f16
+check "export --type f16: exit 0" [ "$rc" -eq 0 ]
+run info "$T/trained.gguf"
+check "export: nuwa info loads the model, transformer and tokenizer included" \
+    sh -c 'grep -q "^NUWA transformer:" "$1" && grep -q "CLIP BPE tokenizer included" "$1" && ! grep -q "opt\." "$1"' sh "$T/out"
+run generate "$T/trained.gguf" --text "a red square" --frames 1 -o "$T/tr%d.ppm"
+check "export: the trained model generates" pnm_ok "$T/tr0.ppm" P6 64 64
+# errors: one line, exit 1 (a bad value: usage error, exit 2), no checkpoint written
+run train "$M" --data "$T/nodata" --out "$T/ck2.gguf"
+check "train on a missing data dir: error exit naming it" sh -c '[ "$1" -eq 1 ] && grep -q nodata "$2"' sh "$rc" "$T/err"
+check "train on a missing data dir: one line, no checkpoint" \
+    sh -c '[ "$(wc -l <"$1")" -eq 1 ] && [ ! -e "$2" ]' sh "$T/err" "$T/ck2.gguf"
+mkdir -p "$T/bad"
+head -c 1000 /dev/urandom >"$T/bad/a.rgb"
+printf 'a.rgb\ta red square\n' >"$T/bad/captions.tsv"
+run train "$M" --data "$T/bad" --out "$T/ck2.gguf"
+check "train on a clip of a wrong size: error naming the file" sh -c '[ "$1" -eq 1 ] && grep -q "a.rgb" "$2"' sh "$rc" "$T/err"
+printf 'a.rgb\ta ukulele\n' >"$T/bad/captions.tsv"
+cp "$D/a.rgb" "$T/bad/a.rgb"
+run train "$M" --data "$T/bad" --out "$T/ck2.gguf"
+check "train with a caption outside the vocabulary: error naming the word" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "ukulele" "$2"' sh "$rc" "$T/err"
+run train "$T/missing.gguf" --data "$D" --out "$T/ck2.gguf"
+check "train with a missing model: error exit" sh -c '[ "$1" -eq 1 ] && grep -q missing.gguf "$2"' sh "$rc" "$T/err"
+run train "$V1" --data "$D" --out "$T/ck2.gguf"
+check "train a VQGAN-only model: error" sh -c '[ "$1" -eq 1 ] && grep -q "no NUWA transformer" "$2"' sh "$rc" "$T/err"
+run train "$M" --data "$D" --out "$CK"
+check "train onto an existing checkpoint without --resume: refused" \
+    sh -c '[ "$1" -eq 1 ] && grep -q -- "--resume" "$2"' sh "$rc" "$T/err"
+run train "$M" --data "$D" --out "$T/ck2.gguf" --resume tests/fixtures/train_t2.gguf
+check "train --resume with a checkpoint of another model: error naming a tensor" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "tensor" "$2" && [ ! -e "$3" ]' sh "$rc" "$T/err" "$T/ck2.gguf"
+run train "$M" --data "$D" --out "$CK" --resume "$CK" --lr 1e-3
+check "train --resume --lr: usage error (the checkpoint's settings continue)" [ "$rc" -eq 2 ]
+run train "$M" --data "$D" --out "$T/ck2.gguf" --batch 0
+check "train --batch 0: usage error" sh -c '[ "$1" -eq 2 ] && grep -q -- "--batch" "$2"' sh "$rc" "$T/err"
+run train "$M" --data "$D" --out "$T/ck2.gguf" --cond-drop 2
+check "train --cond-drop 2: usage error" [ "$rc" -eq 2 ]
+run train "$M" --data "$D" --out "$T/ck2.gguf" --lr abc
+check "train --lr abc: usage error" [ "$rc" -eq 2 ]
+run train "$M" --out "$T/ck2.gguf"
+check "train without --data: usage error" [ "$rc" -eq 2 ]
+run train "$M" --data
+check "train --data without a value: usage error" [ "$rc" -eq 2 ]
+run export "$CK" -o "$T/x.gguf" --type f8
+check "export --type f8: usage error" [ "$rc" -eq 2 ]
+run export "$T/missing.gguf" -o "$T/x.gguf"
+check "export of a missing file: error exit" sh -c '[ "$1" -eq 1 ] && [ ! -e "$2" ]' sh "$rc" "$T/x.gguf"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
