@@ -760,9 +760,9 @@ static int train_option(TrainCli *tc, const char *a, const char *v, int *min_lr_
     int64_t i;
     double x;
     static const char *const hyper[] = {"--batch", "--lr", "--warmup", "--min-lr", "--weight-decay",
-                                        "--clip-grad", "--seed", NULL};
+                                        "--clip-grad", "--cond-drop", "--seed", NULL};
     static const char *const all[] = {"--data", "--val", "--out", "--resume", "--type", "--steps", "--threads",
-                                      "--val-every", "--ckpt-every", "--cond-drop", NULL};
+                                      "--val-every", "--ckpt-every", NULL};
     if (!v) { /* only: is this a training option? */
         for (int k = 0; hyper[k]; k++)
             if (!strcmp(a, hyper[k]) && strcmp(a, "--seed"))

@@ -433,6 +433,8 @@ int nw_ckpt_save(const char *path, const NwGguf *src, const NwNuwa *m, const NwO
     if (!r)
         r = add_u64(w, "train.batch", (uint64_t)meta->batch);
     if (!r)
+        r = add_f64(w, "train.cond_drop", meta->cond_drop);
+    if (!r)
         r = nw_gguf_writer_save_atomic(w, path, log);
     else if (w)
         nw_log(log, NUWA_LOG_ERROR, "%s: cannot build the checkpoint (%s)\n", path, nuwa_strerror(r));
@@ -556,6 +558,8 @@ int nw_ckpt_load(const char *path, NwNuwa *m, NwOptState *s, NwTrainMeta *meta, 
     if ((r = get_scalar(g, path, "train.batch", NW_GGUF_U64, &u, 8, log)))
         goto out;
     mt.batch = (int)u;
+    if ((r = get_scalar(g, path, "train.cond_drop", NW_GGUF_F64, &mt.cond_drop, 8, log)))
+        goto out;
     mt.hyper.step = mt.step;
 
     /* now copy: a parameter's moments outside the parameters (the tables' slots) stay 0 */

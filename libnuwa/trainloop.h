@@ -95,6 +95,7 @@ typedef struct NwTrainMeta {
     int64_t warmup, total; /* schedule (nw_lr_at) */
     double min_lr;
     int batch;
+    double cond_drop;      /* conditioning dropout probability */
 } NwTrainMeta;
 
 /** A model file (the format of tools/convert.py that nuwa_model_load reads) from `src` (the

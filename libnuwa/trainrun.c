@@ -189,7 +189,7 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
             goto out;
         if (o->steps > 0)
             mt->total = o->steps;
-        if (mt->batch < 1 || mt->batch > 65536 || mt->total < 1) {
+        if (mt->batch < 1 || mt->batch > 65536 || mt->total < 1 || !(mt->cond_drop >= 0 && mt->cond_drop <= 1)) {
             nw_log(log, NUWA_LOG_ERROR, "%s: bad training settings in the checkpoint\n", o->resume);
             e = NUWA_ERR_BAD_MODEL;
             goto out;
@@ -209,6 +209,7 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
         mt->total = o->steps;
         mt->min_lr = o->min_lr;
         mt->batch = o->batch;
+        mt->cond_drop = o->cond_drop;
     }
     rs.start_step = rs.step = r.s.step;
     const int B = mt->batch;
@@ -252,7 +253,7 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
         nw_uniforms(mt->seed ^ DROP_SALT, k, r.u, B);
         int any = 0;
         for (int b = 0; b < B; b++)
-            any |= r.drop[b] = r.u[b] < o->cond_drop;
+            any |= r.drop[b] = r.u[b] < mt->cond_drop;
         memset(r.grad, 0, r.m.own_floats * sizeof(float));
         double loss;
         if ((e = nw_trainer_loss_grad(r.tr, r.text, r.video, any ? r.drop : NULL, r.grad, &loss))) {
