@@ -23,8 +23,9 @@ mode: the reference's cond_dropout_prob 0.2 applies), opt.zero_grad(set_to_none=
 loss.backward(), opt.step() with torch.optim.AdamW(lr 1e-4, the other arguments torch's
 defaults) over the transformer's parameters.  Median of --steps steps after --warmup steps,
 twice: "plain" (nuwa-pytorch as installed) and "fast" (tools/nuwa_ref.apply_fast_3dna(): an exact
-slicing unfoldNd and broadcast einsums in Sparse3DNA; same model and maths).  Each mode builds a
-fresh model and optimizer from the same seed.  Prints a JSON line with --json, with the torch
+slicing unfoldNd and broadcast einsums in Sparse3DNA; same model and maths).  Each mode has its own
+model and optimizer made from the same seed, and the two modes' steps alternate (plain, fast,
+plain, ...), so that on a shared machine both see the same load.  Prints a JSON line with --json, with the torch
 version and its BLAS (torch.__config__.show()).
 """
 
@@ -92,11 +93,14 @@ def blas_info():
     return "; ".join(parts)
 
 
-def run_mode(mode, text, video):
+def set_mode(mode):
     if mode == "fast":
         nuwa_ref.apply_fast_3dna()
     else:
         nuwa_ref.remove_fast_3dna()
+
+
+def build():
     torch.manual_seed(args.seed)
     vae = nuwa_ref.VQGanVAE(**VAE_CONFIG)
     model = nw.NUWA(vae=vae, **NUWA_CONFIG)
@@ -104,28 +108,41 @@ def run_mode(mode, text, video):
     for n, p in model.named_parameters():
         if n.startswith("vae."):
             p.requires_grad_(False)
-    opt = torch.optim.AdamW(params, lr=1e-4)
     model.train()
     model.vae.eval()
-    times, fwd, losses = [], [], []
+    return model, params, torch.optim.AdamW(params, lr=1e-4)
+
+
+def run_modes(modes, text, video):
+    """One model and optimizer per mode (same seed); the modes' steps alternate, so that both see
+    the same load on a shared machine."""
+    runs = {m: dict(zip(("model", "params", "opt"), build()), times=[], fwd=[], losses=[]) for m in modes}
     for it in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
-        loss = model(text=text, video=video, return_loss=True)
-        t1 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        t2 = time.perf_counter()
-        losses.append(loss.item())
-        if it >= args.warmup:
-            times.append(t2 - t0)
-            fwd.append(t1 - t0)
-    med = statistics.median(times)
-    return dict(step_ms=round(1e3 * med, 1), step_ms_min=round(1e3 * min(times), 1),
-                step_ms_max=round(1e3 * max(times), 1), forward_ms=round(1e3 * statistics.median(fwd), 1),
-                tok_s=round(video.numel() / med, 1), steps=args.steps, loss_first=round(losses[0], 5),
-                loss_last=round(losses[-1], 5),
-                params=sum(p.numel() for p in params))
+        for mode in modes:
+            r = runs[mode]
+            set_mode(mode)
+            torch.manual_seed(args.seed + it)  # the same conditioning dropout in every mode
+            t0 = time.perf_counter()
+            loss = r["model"](text=text, video=video, return_loss=True)
+            t1 = time.perf_counter()
+            r["opt"].zero_grad(set_to_none=True)
+            loss.backward()
+            r["opt"].step()
+            t2 = time.perf_counter()
+            r["losses"].append(loss.item())
+            if it >= args.warmup:
+                r["times"].append(t2 - t0)
+                r["fwd"].append(t1 - t0)
+    set_mode("plain")
+    out = {}
+    for mode, r in runs.items():
+        times, med = r["times"], statistics.median(r["times"])
+        out[mode] = dict(step_ms=round(1e3 * med, 1), step_ms_min=round(1e3 * min(times), 1),
+                         step_ms_max=round(1e3 * max(times), 1),
+                         forward_ms=round(1e3 * statistics.median(r["fwd"]), 1),
+                         tok_s=round(video.numel() / med, 1), steps=args.steps, loss_first=round(r["losses"][0], 5),
+                         loss_last=round(r["losses"][-1], 5), params=sum(p.numel() for p in r["params"]))
+    return out
 
 
 def main():
@@ -142,11 +159,10 @@ def main():
     video = torch.randint(0, VAE_CONFIG["vq_codebook_size"], (args.batch, F * fmap * fmap), generator=g)
     out = {"torch": torch.__version__, "blas": blas_info(), "threads": args.threads, "batch": args.batch,
            "tokens": video.numel(), "config": cfg}
-    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-        if mode not in ("plain", "fast"):
-            sys.exit(f"ref_train.py: unknown mode {mode!r}")
-        out[mode] = run_mode(mode, text, video)
-    nuwa_ref.remove_fast_3dna()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in ("plain", "fast") for m in modes):
+        sys.exit(f"ref_train.py: --modes {args.modes!r}: a comma list of plain, fast")
+    out.update(run_modes(modes, text, video))
     if args.json:
         print(json.dumps(out))
     else:

@@ -5,7 +5,8 @@
 # tools/nuwa_ref.py's exact fast 3DNA), then prints the ratios and libnuwa's share of the
 # machine's sgemm throughput. On a shared machine, ROUNDS=3 alternates the two sides three
 # times and reports medians and ranges.
-# Usage: sh bench/run_train.sh BENCH_BINARY   (env: THREADS, BATCH, STEPS, REF_STEPS, ROUNDS)
+# RESULTS=DIR keeps the rounds' JSON lines (DIR/ours, DIR/ref).
+# Usage: sh bench/run_train.sh BENCH_BINARY   (env: THREADS, BATCH, STEPS, REF_STEPS, ROUNDS, RESULTS)
 set -u
 bin=${1:?usage: bench/run_train.sh build/bench_train}
 threads=${THREADS:-$(nproc)}
@@ -37,4 +38,7 @@ while [ "$r" -le "$rounds" ]; do
     fi
     r=$((r + 1))
 done
+if [ -n "${RESULTS:-}" ]; then
+    mkdir -p "$RESULTS" && cp "$dir/ours" "$dir/ref" "$RESULTS/"
+fi
 python3 bench/summary_train.py "$dir/ours" "$dir/ref"
