@@ -137,6 +137,9 @@ $(BUILD)/bench_vqgan: $(BUILD)/obj/bench/bench_vqgan.o $(BUILD)/obj/tests/suppor
 $(BUILD)/bench_nuwa: $(BUILD)/obj/bench/bench_nuwa.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/bench_train: $(BUILD)/obj/bench/bench_train.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The end-to-end benchmark through nuwa.h on any device (bench/bench_gpu.c; bench/gpu.sh runs it
 # with --device cuda): $(BUILD)/bench_gpu --quick --device cpu is a smoke test of a few seconds.
 $(BUILD)/bench_gpu: $(BUILD)/obj/bench/bench_gpu.o $(BUILD)/obj/tests/support/testutil.o $(BUILD)/obj/tests/support/tensor.o $(BUILD)/libnuwa.a
@@ -202,9 +205,10 @@ BENCH_DEVICE ?= cuda
 bench-gpu: $(BUILD)/bench_gpu
 	$(BUILD)/bench_gpu --device $(BENCH_DEVICE)
 
-bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa
+bench: all $(BUILD)/bench_vqgan $(BUILD)/bench_nuwa $(BUILD)/bench_train
 	sh bench/run.sh $(BUILD)/bench_vqgan
 	sh bench/run_nuwa.sh $(BUILD)/bench_nuwa
+	sh bench/run_train.sh $(BUILD)/bench_train
 
 golden:
 	sh tools/setup_env.sh && tools/.venv/bin/python tools/make_fixtures.py
