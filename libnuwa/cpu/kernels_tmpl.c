@@ -417,20 +417,29 @@ static void FN(matmul)(const NwCtx *ctx, int M, int N, int K, const float *A, in
                 C[n] += bias[0];
         return;
     }
+    /* Tiles of at most 256 columns and, for tall products (training batches: thousands of
+     * rows), 256 rows, so that narrow linears (N <= 256) use every thread too. The tiling
+     * depends only on the shape, never on the thread count: results stay thread-independent. */
     const int chunk = NW_MIN(N, 256);
     const int nchunks = chunk > 0 ? (N + chunk - 1) / chunk : 0;
+    const int mchunk = M > 512 ? 256 : M;
+    const int mchunks = mchunk > 0 ? (M + mchunk - 1) / mchunk : 0;
+    const int tiles = nchunks * mchunks;
     /* small products run on the calling thread: a team costs more than it saves */
-    const int big = (double)M * N * K > 4e6 && nchunks > 1;
+    const int big = (double)M * N * K > 4e6 && tiles > 1;
 #pragma omp parallel num_threads(ctx->n_threads) if (big)
     {
         omp_set_num_threads(1);
 #pragma omp for schedule(dynamic)
-        for (int ci = 0; ci < nchunks; ci++) {
+        for (int ti = 0; ti < tiles; ti++) {
+            const int ci = ti % nchunks, mi = ti / nchunks;
             const int n0 = ci * chunk, nn = NW_MIN(chunk, N - n0);
+            const int m0 = mi * mchunk, mm = NW_MIN(mchunk, M - m0);
             const float *Bc = trans_b ? B + (size_t)n0 * ldb : B + n0;
-            sgemm(trans_a, trans_b, M, nn, K, A, lda, Bc, ldb, C + n0, ldc);
+            const float *Am = trans_a ? A + m0 : A + (size_t)m0 * lda;
+            sgemm(trans_a, trans_b, mm, nn, K, Am, lda, Bc, ldb, C + (size_t)m0 * ldc + n0, ldc);
             if (bias)
-                for (int m = 0; m < M; m++)
+                for (int m = m0; m < m0 + mm; m++)
                     bias_act_row(C + (size_t)m * ldc + n0, nn, bias[m], NW_ACT_NONE);
         }
     }
