@@ -60,6 +60,7 @@ static inline float dotf(const float *a, const float *b, int n)
     float acc[8] = {0};
     int c = 0;
     for (; c + 8 <= n; c += 8)
+#pragma omp simd
         for (int l = 0; l < 8; l++)
             acc[l] += a[c + l] * b[c + l];
     float s = 0.f;
@@ -117,6 +118,7 @@ static void attn_null_fwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
             for (int hd = 0; hd < heads; hd++) {
                 const float *qi = q + (size_t)i * ldq + hd * dh;
                 float *pr = p + (size_t)hd * nt;
+#pragma omp simd
                 for (int c = 0; c < dh; c++)
                     qs[c] = qi[c] * scale;
                 pr[0] = dotf(qs, null_k + hd * dh, dh);
@@ -127,6 +129,7 @@ static void attn_null_fwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
             for (int hd = 0; hd < heads; hd++) {
                 float *o = out + (size_t)i * ldo + hd * dh;
                 const float w0 = talk(p, th, heads, nt, hd, 0);
+#pragma omp simd
                 for (int c = 0; c < dh; c++)
                     o[c] = w0 * null_v[hd * dh + c];
                 for (int j = 1; j < nt; j++) {
@@ -134,6 +137,7 @@ static void attn_null_fwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
                     if (w == 0.f)
                         continue;
                     const float *vr = v + (size_t)(j - 1) * ldv + hd * dh;
+#pragma omp simd
                     for (int c = 0; c < dh; c++)
                         o[c] += w * vr[c];
                 }
@@ -172,6 +176,7 @@ static void attn_3dna_fwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
             for (int hd = 0; hd < heads; hd++) {
                 const float *qi = q + (size_t)i * ldq + hd * dh;
                 float *pr = p + (size_t)hd * nt;
+#pragma omp simd
                 for (int c = 0; c < dh; c++)
                     qs[c] = qi[c] * scale;
                 pr[0] = dotf(qs, kbos + hd * dh, dh);
@@ -190,6 +195,7 @@ static void attn_3dna_fwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
             for (int hd = 0; hd < heads; hd++) {
                 float *o = out + (size_t)i * ldo + hd * dh;
                 const float w0 = talk(p, th, heads, nt, hd, 0);
+#pragma omp simd
                 for (int c = 0; c < dh; c++)
                     o[c] = w0 * vbos[hd * dh + c];
                 for (int j = 1; j < nt; j++) {
@@ -197,6 +203,7 @@ static void attn_3dna_fwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
                         continue;
                     const float w = talk(p, th, heads, nt, hd, j);
                     const float *vr = v + (size_t)ix[j - 1] * ldkv + hd * dh;
+#pragma omp simd
                     for (int c = 0; c < dh; c++)
                         o[c] += w * vr[c];
                 }
@@ -207,44 +214,96 @@ static void attn_3dna_fwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
 
 /* ---- backward (both ops) ---- */
 
+#define RB 16 /* query rows per block of phase 1 (fixed: the partial sums do not depend on threads) */
+
 typedef struct Bwd {
     const float *q, *k, *v, *k0, *v0, *th, *P, *dout;
     int ldq, ldk, ldv, lddo, n, heads, dh, nt;
     float scale;
     const int32_t *idx; /* n x (nt - 1) key rows, or NULL: row j - 1 */
     float *dq, *dk, *dv, *dk0, *dv0, *dbias, *dth;
-    float *pt, *dpt, *ds; /* n x heads x nt each */
+    float *pt, *dpt, *ds;  /* n x heads x nt each */
+    int nkeys;             /* key rows: cap (3DNA) or m */
+    int32_t *off, *ent;    /* the key rows' (query, column) lists, nkeys + 1 offsets, i * nt + j */
+    float *part;           /* per row block: dbias ((nt - 1) x heads) */
+    double *pth;           /* per row block: heads x heads of dth */
 } Bwd;
 
-/* Phase 1, one query row: PT, dPT, dS and dq. */
-static void bwd_row(const Bwd *b, int i, float *acc)
+static size_t r16(size_t x)
+{
+    return (x + 15) & ~(size_t)15;
+}
+
+static size_t part_floats(int heads, int nt)
+{
+    return r16((size_t)(nt - 1) * heads);
+}
+
+/* The inverse of the index list: for each key row r, its (i, j) pairs with j >= 1, in the order
+ * (i, then j) ascending. */
+static void build_lists(const Bwd *b)
+{
+    const int nk = b->nt - 1;
+    int32_t *off = b->off;
+    memset(off, 0, ((size_t)b->nkeys + 1) * sizeof(int32_t));
+    for (int i = 0; i < b->n; i++)
+        for (int j = 1; j <= nk; j++) {
+            const int r = b->idx ? b->idx[(size_t)i * nk + j - 1] : j - 1;
+            if (r >= 0)
+                off[r + 1]++;
+        }
+    for (int r = 0; r < b->nkeys; r++)
+        off[r + 1] += off[r];
+    /* fill with a running cursor per key: off[r] is advanced, then restored by a shift */
+    for (int i = 0; i < b->n; i++)
+        for (int j = 1; j <= nk; j++) {
+            const int r = b->idx ? b->idx[(size_t)i * nk + j - 1] : j - 1;
+            if (r >= 0)
+                b->ent[off[r]++] = i * b->nt + j;
+        }
+    for (int r = b->nkeys; r > 0; r--)
+        off[r] = off[r - 1];
+    off[0] = 0;
+}
+
+/* Phase 1, one query row: PT, dPT, dS, dq, and the row's share of the block partials. */
+static void bwd_row(const Bwd *b, int i, float *acc, float *part, double *pth)
 {
     const int heads = b->heads, dh = b->dh, nt = b->nt;
     const int32_t *ix = b->idx ? b->idx + (size_t)i * (nt - 1) : NULL;
     const float *p = b->P + (size_t)i * heads * nt, *dor = b->dout + (size_t)i * b->lddo;
     float *pt = b->pt + (size_t)i * heads * nt, *dpt = b->dpt + (size_t)i * heads * nt;
     float *ds = b->ds + (size_t)i * heads * nt;
-    for (int hd = 0; hd < heads; hd++)
-        for (int j = 0; j < nt; j++) {
-            const int r = j ? key_row(ix, j) : 0;
-            float *o = dpt + (size_t)hd * nt + j;
-            pt[(size_t)hd * nt + j] = talk(p, b->th, heads, nt, hd, j);
-            if (r < 0) {
-                *o = 0.f;
-                continue;
-            }
-            const float *vj = j ? b->v + (size_t)r * b->ldv + hd * dh : b->v0 + hd * dh;
-            *o = dotf(dor + hd * dh, vj, dh);
+    for (int hd = 0; hd < heads; hd++) {
+        float *ptr = pt + (size_t)hd * nt, *dptr = dpt + (size_t)hd * nt;
+#pragma omp simd
+        for (int j = 0; j < nt; j++)
+            ptr[j] = 0.f;
+        for (int g = 0; g < heads; g++) {
+            const float w = b->th[hd * heads + g];
+            const float *pg = p + (size_t)g * nt;
+#pragma omp simd
+            for (int j = 0; j < nt; j++)
+                ptr[j] += w * pg[j];
         }
+        const float *dh_ = dor + hd * dh;
+        dptr[0] = dotf(dh_, b->v0 + hd * dh, dh);
+        for (int j = 1; j < nt; j++) {
+            const int r = key_row(ix, j);
+            dptr[j] = r < 0 ? 0.f : dotf(dh_, b->v + (size_t)r * b->ldv + hd * dh, dh);
+        }
+    }
     /* dP = th^T dPT (column g of th), then the softmax backward per head; dS -> ds */
     for (int g = 0; g < heads; g++) {
         float *dsr = ds + (size_t)g * nt;
         const float *pr = p + (size_t)g * nt;
+#pragma omp simd
         for (int j = 0; j < nt; j++)
             dsr[j] = 0.f;
         for (int hd = 0; hd < heads; hd++) {
             const float w = b->th[hd * heads + g];
             const float *d = dpt + (size_t)hd * nt;
+#pragma omp simd
             for (int j = 0; j < nt; j++)
                 dsr[j] += w * d[j];
         }
@@ -252,98 +311,158 @@ static void bwd_row(const Bwd *b, int i, float *acc)
         for (int j = 0; j < nt; j++)
             dot += (double)pr[j] * dsr[j];
         const float dotf_ = (float)dot;
+#pragma omp simd
         for (int j = 0; j < nt; j++)
             dsr[j] = pr[j] * (dsr[j] - dotf_);
     }
+    if (b->dth)
+        for (int hd = 0; hd < heads; hd++)
+            for (int g = 0; g < heads; g++)
+                pth[hd * heads + g] += dotf(dpt + (size_t)hd * nt, p + (size_t)g * nt, nt);
+    /* block partials: dbias */
+    float *pb = part;
+    if (b->dbias)
+#pragma omp simd
+        for (int j = 1; j < nt; j++)
+            for (int hd = 0; hd < heads; hd++)
+                pb[(size_t)(j - 1) * heads + hd] += ds[(size_t)hd * nt + j];
     if (!b->dq)
         return;
     for (int hd = 0; hd < heads; hd++) {
         const float *dsr = ds + (size_t)hd * nt;
+        const float *k0 = b->k0 + hd * dh;
+        const float s0 = dsr[0];
+#pragma omp simd
         for (int c = 0; c < dh; c++)
-            acc[c] = 0.f;
-        for (int j = 0; j < nt; j++) {
-            const int r = j ? key_row(ix, j) : 0;
-            const float s = dsr[j];
-            if (r < 0 || s == 0.f)
+            acc[c] = s0 * k0[c];
+        for (int j = 1; j < nt; j++) {
+            const int r = key_row(ix, j);
+            if (r < 0)
                 continue;
-            const float *kj = j ? b->k + (size_t)r * b->ldk + hd * dh : b->k0 + hd * dh;
+            const float s = dsr[j];
+            const float *kj = b->k + (size_t)r * b->ldk + hd * dh;
+#pragma omp simd
             for (int c = 0; c < dh; c++)
                 acc[c] += s * kj[c];
         }
         float *dqr = b->dq + (size_t)i * b->ldq + hd * dh;
+#pragma omp simd
         for (int c = 0; c < dh; c++)
             dqr[c] += b->scale * acc[c];
     }
 }
 
-/* Phase 2, one head: its columns of dk, dv, dk0, dv0, dbias and its row of dth, rows in order. */
-static void bwd_head(const Bwd *b, int hd)
+/* Phase 2, one key row r: its rows of dk and dv, the contributions in (query, column) order;
+ * r == nkeys: column 0 (dk0, dv0), every query in order. */
+static void bwd_key(const Bwd *b, int r, float *ak, float *av, float *coef)
 {
-    const int heads = b->heads, dh = b->dh, nt = b->nt, off = hd * dh;
-    for (int i = 0; i < b->n; i++) {
-        const int32_t *ix = b->idx ? b->idx + (size_t)i * (nt - 1) : NULL;
-        const size_t rowo = (size_t)i * heads * nt + (size_t)hd * nt;
-        const float *dsr = b->ds + rowo, *ptr = b->pt + rowo;
-        const float *qi = b->q + (size_t)i * b->ldq + off, *dor = b->dout + (size_t)i * b->lddo + off;
-        for (int j = 0; j < nt; j++) {
-            const int r = j ? key_row(ix, j) : 0;
-            if (r < 0)
-                continue;
-            const float s = b->scale * dsr[j], w = ptr[j];
-            float *dkj = j ? (b->dk ? b->dk + (size_t)r * b->ldk + off : NULL) : (b->dk0 ? b->dk0 + off : NULL);
-            float *dvj = j ? (b->dv ? b->dv + (size_t)r * b->ldv + off : NULL) : (b->dv0 ? b->dv0 + off : NULL);
-            if (dkj && s != 0.f)
-                for (int c = 0; c < dh; c++)
-                    dkj[c] += s * qi[c];
-            if (dvj && w != 0.f)
-                for (int c = 0; c < dh; c++)
-                    dvj[c] += w * dor[c];
-            if (j && b->dbias)
-                b->dbias[(size_t)(j - 1) * heads + hd] += dsr[j];
+    const int heads = b->heads, dh = b->dh, nt = b->nt, inner = heads * dh;
+    const int bos = r == b->nkeys;
+    const int e0 = bos ? 0 : b->off[r], e1 = bos ? b->n : b->off[r + 1];
+    float *dk = bos ? b->dk0 : b->dk ? b->dk + (size_t)r * b->ldk : NULL;
+    float *dv = bos ? b->dv0 : b->dv ? b->dv + (size_t)r * b->ldv : NULL;
+    if (e0 == e1 || (!dk && !dv))
+        return;
+    float *cs = coef, *cw = coef + inner;
+#pragma omp simd
+    for (int c = 0; c < inner; c++)
+        ak[c] = 0.f, av[c] = 0.f;
+    for (int e = e0; e < e1; e++) {
+        const int i = bos ? e : b->ent[e] / nt, j = bos ? 0 : b->ent[e] % nt;
+        const size_t o = (size_t)i * heads * nt + j;
+        const float *qi = b->q + (size_t)i * b->ldq, *dor = b->dout + (size_t)i * b->lddo;
+        for (int hd = 0; hd < heads; hd++) {
+            const float s = b->scale * b->ds[o + (size_t)hd * nt], w = b->pt[o + (size_t)hd * nt];
+#pragma omp simd
+            for (int c = 0; c < dh; c++)
+                cs[hd * dh + c] = s, cw[hd * dh + c] = w;
         }
+        if (dk)
+#pragma omp simd
+            for (int c = 0; c < inner; c++)
+                ak[c] += cs[c] * qi[c];
+        if (dv)
+#pragma omp simd
+            for (int c = 0; c < inner; c++)
+                av[c] += cw[c] * dor[c];
     }
-    if (b->dth)
-        for (int g = 0; g < heads; g++) {
-            double a = 0;
-            for (int i = 0; i < b->n; i++) {
-                const float *d = b->dpt + (size_t)i * heads * nt + (size_t)hd * nt;
-                const float *p = b->P + (size_t)i * heads * nt + (size_t)g * nt;
-                a += dotf(d, p, nt);
-            }
-            b->dth[hd * heads + g] += (float)a;
-        }
+    if (dk)
+#pragma omp simd
+        for (int c = 0; c < inner; c++)
+            dk[c] += ak[c];
+    if (dv)
+#pragma omp simd
+        for (int c = 0; c < inner; c++)
+            dv[c] += av[c];
 }
 
 static void bwd_run(const NwCtx *ctx, const Bwd *b)
 {
+    const int heads = b->heads, inner = heads * b->dh, nb = (b->n + RB - 1) / RB;
+    const size_t pf = part_floats(heads, b->nt), hh = (size_t)heads * heads;
+    memset(b->part, 0, (size_t)nb * pf * sizeof(float));
+    memset(b->pth, 0, (size_t)nb * hh * sizeof(double));
 #pragma omp parallel num_threads(ctx->n_threads) if (b->n > 4)
     {
         float acc[1024]; /* dh <= 1024 */
+#pragma omp single nowait
+        build_lists(b);
 #pragma omp for schedule(static)
-        for (int i = 0; i < b->n; i++)
-            bwd_row(b, i, acc);
-        /* the implicit barrier: every row's dS is ready */
+        for (int blk = 0; blk < nb; blk++) {
+            const int i1 = NW_MIN(b->n, (blk + 1) * RB);
+            for (int i = blk * RB; i < i1; i++)
+                bwd_row(b, i, acc, b->part + (size_t)blk * pf, b->pth + (size_t)blk * hh);
+        }
+        /* the implicit barrier: every row's dS and the key lists are ready */
+        if (b->dk || b->dv || b->dk0 || b->dv0) {
+            float *w = nw_alloc((size_t)inner * 4 * sizeof(float));
 #pragma omp for schedule(static)
-        for (int hd = 0; hd < b->heads; hd++)
-            bwd_head(b, hd);
+            for (int r = 0; r <= b->nkeys; r++)
+                bwd_key(b, r, w, w + inner, w + 2 * inner);
+            nw_free(w);
+        }
     }
+    /* the row blocks' partials, in block order */
+    for (int blk = 0; blk < nb; blk++) {
+        const float *pb = b->part + (size_t)blk * pf;
+        if (b->dbias)
+            for (int c = 0; c < (b->nt - 1) * heads; c++)
+                b->dbias[c] += pb[c];
+    }
+    if (b->dth)
+        for (size_t x = 0; x < hh; x++) {
+            double a = 0;
+            for (int blk = 0; blk < nb; blk++)
+                a += b->pth[(size_t)blk * hh + x];
+            b->dth[x] += (float)a;
+        }
 }
 
-static size_t bwd_floats(int n, int heads, int nt)
+static size_t bwd_floats(int n, int heads, int nt, int nkeys)
 {
-    return (((size_t)n * heads * nt + 15) & ~(size_t)15) * 3;
+    const size_t nb = (size_t)(n + RB - 1) / RB;
+    return r16((size_t)n * heads * nt) * 3 + r16((size_t)nkeys + 1) + r16((size_t)n * (nt - 1)) +
+           nb * part_floats(heads, nt) + r16(nb * heads * heads * 2);
 }
 
 static void bwd_bufs(Bwd *b, float *s)
 {
-    const size_t one = bwd_floats(b->n, b->heads, b->nt) / 3;
+    const size_t one = r16((size_t)b->n * b->heads * b->nt), nb = (size_t)(b->n + RB - 1) / RB;
     b->pt = s, b->dpt = s + one, b->ds = s + 2 * one;
+    s += 3 * one;
+    b->off = (int32_t *)s;
+    s += r16((size_t)b->nkeys + 1);
+    b->ent = (int32_t *)s;
+    s += r16((size_t)b->n * (b->nt - 1));
+    b->part = s;
+    s += nb * part_floats(b->heads, b->nt);
+    b->pth = (double *)s;
 }
 
 static size_t attn_null_bwd_scratch_cpu(int n, int m, int heads, int n_threads)
 {
     (void)n_threads;
-    return bwd_floats(n, heads, m + 1);
+    return bwd_floats(n, heads, m + 1, m);
 }
 
 static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk, const float *v,
@@ -352,7 +471,7 @@ static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
                               float *dk, float *dv, float *dnull_k, float *dnull_v, float *dth)
 {
     Bwd b = {q, k, v, null_k, null_v, th, P, dout, ldq, ldk, ldv, lddo, n, heads, dh, m + 1, scale, NULL,
-             dq, dk, dv, dnull_k, dnull_v, NULL, dth, NULL, NULL, NULL};
+             dq, dk, dv, dnull_k, dnull_v, NULL, dth, NULL, NULL, NULL, m, NULL, NULL, NULL, NULL};
     bwd_bufs(&b, ctx->scratch);
     bwd_run(ctx, &b);
 }
@@ -360,7 +479,7 @@ static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
 static size_t attn_3dna_bwd_scratch_cpu(const NwDna *g, int n, int heads, int n_threads)
 {
     (void)n_threads;
-    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1);
+    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1, g->cap);
 }
 
 static void attn_3dna_bwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
@@ -372,7 +491,7 @@ static void attn_3dna_bwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
     int32_t *idx = (int32_t *)ctx->scratch;
     nw_dna_indices(g, t0, n, idx);
     Bwd b = {q, k, v, kbos, vbos, th, P, dout, ldq, ldkv, ldkv, lddo, n, heads, dh, g->kf * g->kh * g->kw + 1, scale,
-             idx, dq, dk, dv, dkbos, dvbos, bias ? dbias : NULL, dth, NULL, NULL, NULL};
+             idx, dq, dk, dv, dkbos, dvbos, bias ? dbias : NULL, dth, NULL, NULL, NULL, g->cap, NULL, NULL, NULL, NULL};
     bwd_bufs(&b, ctx->scratch + idx_floats(g, n));
     bwd_run(ctx, &b);
 }
