@@ -227,7 +227,13 @@ typedef struct Bwd {
     int32_t *off, *ent;    /* the key rows' (query, column) lists, nkeys + 1 offsets, i * nt + j */
     float *part;           /* per row block: dbias ((nt - 1) x heads) */
     double *pth;           /* per row block: heads x heads of dth */
+    float *keyw;           /* per thread: 4 * KEYW_FLOATS(heads) floats for the key phase */
 } Bwd;
+
+/* The key phase's per-thread buffers come from the scratch (ops never allocate): sized for the
+ * largest head size a model may have (dim_head <= 1024, checked at load), as the scratch
+ * queries do not know dh. */
+#define KEYW_FLOATS(heads) ((size_t)(heads) * 1024 * 4)
 
 static size_t r16(size_t x)
 {
@@ -415,11 +421,10 @@ static void bwd_run(const NwCtx *ctx, const Bwd *b)
         }
         /* the implicit barrier: every row's dS and the key lists are ready */
         if (b->dk || b->dv || b->dk0 || b->dv0) {
-            float *w = nw_alloc((size_t)inner * 4 * sizeof(float));
+            float *w = b->keyw + KEYW_FLOATS(heads) * (size_t)omp_get_thread_num();
 #pragma omp for schedule(static)
             for (int r = 0; r <= b->nkeys; r++)
                 bwd_key(b, r, w, w + inner, w + 2 * inner);
-            nw_free(w);
         }
     }
     /* the row blocks' partials, in block order */
@@ -457,12 +462,13 @@ static void bwd_bufs(Bwd *b, float *s)
     b->part = s;
     s += nb * part_floats(b->heads, b->nt);
     b->pth = (double *)s;
+    s += r16(nb * b->heads * b->heads * 2);
+    b->keyw = s;
 }
 
 static size_t attn_null_bwd_scratch_cpu(int n, int m, int heads, int n_threads)
 {
-    (void)n_threads;
-    return bwd_floats(n, heads, m + 1, m);
+    return bwd_floats(n, heads, m + 1, m) + KEYW_FLOATS(heads) * (size_t)NW_MAX(n_threads, 1);
 }
 
 static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk, const float *v,
@@ -471,15 +477,15 @@ static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
                               float *dk, float *dv, float *dnull_k, float *dnull_v, float *dth)
 {
     Bwd b = {q, k, v, null_k, null_v, th, P, dout, ldq, ldk, ldv, lddo, n, heads, dh, m + 1, scale, NULL,
-             dq, dk, dv, dnull_k, dnull_v, NULL, dth, NULL, NULL, NULL, m, NULL, NULL, NULL, NULL};
+             dq, dk, dv, dnull_k, dnull_v, NULL, dth, NULL, NULL, NULL, m, NULL, NULL, NULL, NULL, NULL};
     bwd_bufs(&b, ctx->scratch);
     bwd_run(ctx, &b);
 }
 
 static size_t attn_3dna_bwd_scratch_cpu(const NwDna *g, int n, int heads, int n_threads)
 {
-    (void)n_threads;
-    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1, g->cap);
+    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1, g->cap) +
+           KEYW_FLOATS(heads) * (size_t)NW_MAX(n_threads, 1);
 }
 
 static void attn_3dna_bwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
@@ -491,7 +497,7 @@ static void attn_3dna_bwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const fl
     int32_t *idx = (int32_t *)ctx->scratch;
     nw_dna_indices(g, t0, n, idx);
     Bwd b = {q, k, v, kbos, vbos, th, P, dout, ldq, ldkv, ldkv, lddo, n, heads, dh, g->kf * g->kh * g->kw + 1, scale,
-             idx, dq, dk, dv, dkbos, dvbos, bias ? dbias : NULL, dth, NULL, NULL, NULL, g->cap, NULL, NULL, NULL, NULL};
+             idx, dq, dk, dv, dkbos, dvbos, bias ? dbias : NULL, dth, NULL, NULL, NULL, g->cap, NULL, NULL, NULL, NULL, NULL};
     bwd_bufs(&b, ctx->scratch + idx_floats(g, n));
     bwd_run(ctx, &b);
 }
