@@ -6,12 +6,13 @@
  * - The GEMMs of linear_bwd are cut into fixed column chunks, each one single-threaded sgemm
  *   (the pattern of cpu/kernels_tmpl.c: inside our OpenMP team OpenBLAS does not spawn threads).
  * - Column sums over rows (db of linear: a column-parallel loop, each column summed over the
- *   rows in order; dg/db of layer norm: fixed chunks of rows whose partial sums are added in
- *   chunk order by an `ordered` section) and the loss of cross_entropy (fixed chunks added in
+ *   rows in order; dg/db of layer norm: at most LN_NCH fixed chunks of rows whose partial sums
+ *   are stored per chunk and then added in chunk order, column-parallel) and the loss of cross_entropy (fixed chunks added in
  *   order) use splits that depend only on the shape.
  * - Row-wise ops compute each row independently.
  * Ops never allocate: the per-thread rows of layer_norm_bwd live on the thread's stack (VLAs of
- * d floats/doubles, d <= LN_MAXD, else the reference runs).
+ * d floats, d <= LN_MAXD, else the reference runs), its per-chunk partial sums on the caller's
+ * (at most LN_PARTS doubles).
  */
 #include <float.h>
 #include <math.h>
@@ -115,8 +116,10 @@ static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const
 
 /* ---- layer norm (math: ref/train_dense.c) -------------------------------------------------------- */
 
-#define LN_CHUNK 16   /* rows per chunk of the column sums */
+#define LN_CHUNK 16   /* rows per chunk of the column sums, at least */
+#define LN_NCH 64     /* chunks at most (then longer chunks): the chunking depends on n only */
 #define LN_MAXD 8192  /* larger rows: the reference (stack VLAs per thread) */
+#define LN_PARTS 16384 /* doubles of per-chunk partial column sums (on the caller's stack) */
 
 void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max)
@@ -127,75 +130,84 @@ void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, co
         return;
     }
     const int cols = dg || db;
-    const int nch = (n + LN_CHUNK - 1) / LN_CHUNK;
+    const int crow = NW_MAX(LN_CHUNK, (n + LN_NCH - 1) / LN_NCH);
+    const int nch = (n + crow - 1) / crow;
+    /* chunks run in groups of gch; each chunk's partial column sums go to its own row of parts,
+     * then (column-parallel) added to acc in chunk order: the same sums as one ordered pass */
+    const int gch = cols ? NW_MAX(1, NW_MIN(nch, LN_PARTS / (2 * d))) : nch;
     double acc[2 * d]; /* dg then db, summed over the chunks in chunk order */
+    double parts[cols ? (size_t)gch * 2 * d : 1];
     if (cols)
         memset(acc, 0, sizeof(acc));
 #pragma omp parallel num_threads(ctx->n_threads) if (n > LN_CHUNK)
     {
         float h[d], gy[d];
-        double part[2 * d];
-#pragma omp for ordered schedule(static, 1)
-        for (int ch = 0; ch < nch; ch++) {
-            const int i0 = ch * LN_CHUNK, i1 = NW_MIN(n, i0 + LN_CHUNK);
-            if (cols)
-                memset(part, 0, sizeof(part));
-            for (int i = i0; i < i1; i++) {
-                const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
-                float m = 1.f;
-                int nmax = 0;
-                if (stable) {
-                    m = -FLT_MAX;
-                    for (int j = 0; j < d; j++)
-                        m = m > xr[j] ? m : xr[j];
-                    for (int j = 0; j < d; j++)
-                        nmax += xr[j] == m;
-                }
-                /* h = x / m for now */
-                if (stable)
-                    for (int j = 0; j < d; j++)
-                        h[j] = xr[j] / m;
-                else
-                    memcpy(h, xr, sizeof(float) * d);
-                const float mean = (float)(sum_f(h, d) / d);
-                for (int j = 0; j < d; j++)
-                    h[j] -= mean;
-                const double var = dot_f(h, h, d) / d;
-                const float rstd = (float)(1.0 / sqrt(var + eps));
-                for (int j = 0; j < d; j++) {
-                    h[j] *= rstd;
-                    gy[j] = dyr[j] * g[j];
-                }
+        for (int c0 = 0; c0 < nch; c0 += gch) {
+            const int c1 = NW_MIN(nch, c0 + gch);
+#pragma omp for schedule(static)
+            for (int ch = c0; ch < c1; ch++) {
+                const int i0 = ch * crow, i1 = NW_MIN(n, i0 + crow);
+                double *part = parts + (size_t)(ch - c0) * 2 * d * cols;
                 if (cols)
-                    for (int j = 0; j < d; j++) {
-                        part[j] += (double)(dyr[j] * h[j]);
-                        part[d + j] += dyr[j];
+                    memset(part, 0, sizeof(double) * 2 * d);
+                for (int i = i0; i < i1; i++) {
+                    const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
+                    float m = 1.f;
+                    int nmax = 0;
+                    if (stable) {
+                        m = -FLT_MAX;
+                        for (int j = 0; j < d; j++)
+                            m = m > xr[j] ? m : xr[j];
+                        for (int j = 0; j < d; j++)
+                            nmax += xr[j] == m;
                     }
-                if (!dx)
-                    continue;
-                const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
-                const float c = rstd / m;
-                float *dxr = dx + (size_t)i * d;
-                if (stable && through_max) {
-                    /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
-                     * ds is formed in gy (no longer needed) */
+                    /* h = x / m for now */
+                    if (stable)
+                        for (int j = 0; j < d; j++)
+                            h[j] = xr[j] / m;
+                    else
+                        memcpy(h, xr, sizeof(float) * d);
+                    const float mean = (float)(sum_f(h, d) / d);
                     for (int j = 0; j < d; j++)
-                        gy[j] = rstd * (gy[j] - A - h[j] * B);
-                    double sds = 0;
-                    for (int j = 0; j < d; j++)
-                        sds += (double)gy[j] * xr[j];
-                    const float share = (float)(-sds / ((double)m * m) / nmax);
-                    for (int j = 0; j < d; j++)
-                        dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
-                } else {
-                    for (int j = 0; j < d; j++)
-                        dxr[j] += c * (gy[j] - A - h[j] * B);
+                        h[j] -= mean;
+                    const double var = dot_f(h, h, d) / d;
+                    const float rstd = (float)(1.0 / sqrt(var + eps));
+                    for (int j = 0; j < d; j++) {
+                        h[j] *= rstd;
+                        gy[j] = dyr[j] * g[j];
+                    }
+                    if (cols)
+                        for (int j = 0; j < d; j++) {
+                            part[j] += (double)(dyr[j] * h[j]);
+                            part[d + j] += dyr[j];
+                        }
+                    if (!dx)
+                        continue;
+                    const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
+                    const float c = rstd / m;
+                    float *dxr = dx + (size_t)i * d;
+                    if (stable && through_max) {
+                        /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
+                         * ds is formed in gy (no longer needed) */
+                        for (int j = 0; j < d; j++)
+                            gy[j] = rstd * (gy[j] - A - h[j] * B);
+                        double sds = 0;
+                        for (int j = 0; j < d; j++)
+                            sds += (double)gy[j] * xr[j];
+                        const float share = (float)(-sds / ((double)m * m) / nmax);
+                        for (int j = 0; j < d; j++)
+                            dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
+                    } else {
+                        for (int j = 0; j < d; j++)
+                            dxr[j] += c * (gy[j] - A - h[j] * B);
+                    }
                 }
             }
             if (cols) {
-#pragma omp ordered
+#pragma omp for schedule(static)
                 for (int j = 0; j < 2 * d; j++)
-                    acc[j] += part[j];
+                    for (int ch = c0; ch < c1; ch++)
+                        acc[j] += parts[(size_t)(ch - c0) * 2 * d + j];
             }
         }
     }
