@@ -6,17 +6,20 @@
  * - The GEMMs of linear_bwd are cut into fixed column chunks, each one single-threaded sgemm
  *   (the pattern of cpu/kernels_tmpl.c: inside our OpenMP team OpenBLAS does not spawn threads).
  * - Column sums over rows (db of linear: a column-parallel loop, each column summed over the
- *   rows in order; dg/db of layer norm: fixed chunks of rows whose partial sums are added in
- *   chunk order by an `ordered` section) and the loss of cross_entropy (fixed chunks added in
+ *   rows in order; dg/db of layer norm: at most LN_NCH fixed chunks of rows whose partial sums
+ *   are stored per chunk and then added in chunk order, column-parallel) and the loss of cross_entropy (fixed chunks added in
  *   order) use splits that depend only on the shape.
  * - Row-wise ops compute each row independently.
  * Ops never allocate: the per-thread rows of layer_norm_bwd live on the thread's stack (VLAs of
- * d floats/doubles, d <= LN_MAXD, else the reference runs).
+ * d floats, d <= LN_MAXD, else the reference runs), its per-chunk partial sums on the caller's
+ * (at most LN_PARTS doubles).
  */
 #include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+
+#include <immintrin.h>
 
 #include <cblas.h>
 
@@ -113,8 +116,10 @@ static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const
 
 /* ---- layer norm (math: ref/train_dense.c) -------------------------------------------------------- */
 
-#define LN_CHUNK 16   /* rows per chunk of the column sums */
+#define LN_CHUNK 16   /* rows per chunk of the column sums, at least */
+#define LN_NCH 64     /* chunks at most (then longer chunks): the chunking depends on n only */
 #define LN_MAXD 8192  /* larger rows: the reference (stack VLAs per thread) */
+#define LN_PARTS 16384 /* doubles of per-chunk partial column sums (on the caller's stack) */
 
 void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max)
@@ -125,75 +130,84 @@ void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, co
         return;
     }
     const int cols = dg || db;
-    const int nch = (n + LN_CHUNK - 1) / LN_CHUNK;
+    const int crow = NW_MAX(LN_CHUNK, (n + LN_NCH - 1) / LN_NCH);
+    const int nch = (n + crow - 1) / crow;
+    /* chunks run in groups of gch; each chunk's partial column sums go to its own row of parts,
+     * then (column-parallel) added to acc in chunk order: the same sums as one ordered pass */
+    const int gch = cols ? NW_MAX(1, NW_MIN(nch, LN_PARTS / (2 * d))) : nch;
     double acc[2 * d]; /* dg then db, summed over the chunks in chunk order */
+    double parts[cols ? (size_t)gch * 2 * d : 1];
     if (cols)
         memset(acc, 0, sizeof(acc));
 #pragma omp parallel num_threads(ctx->n_threads) if (n > LN_CHUNK)
     {
         float h[d], gy[d];
-        double part[2 * d];
-#pragma omp for ordered schedule(static, 1)
-        for (int ch = 0; ch < nch; ch++) {
-            const int i0 = ch * LN_CHUNK, i1 = NW_MIN(n, i0 + LN_CHUNK);
-            if (cols)
-                memset(part, 0, sizeof(part));
-            for (int i = i0; i < i1; i++) {
-                const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
-                float m = 1.f;
-                int nmax = 0;
-                if (stable) {
-                    m = -FLT_MAX;
-                    for (int j = 0; j < d; j++)
-                        m = m > xr[j] ? m : xr[j];
-                    for (int j = 0; j < d; j++)
-                        nmax += xr[j] == m;
-                }
-                /* h = x / m for now */
-                if (stable)
-                    for (int j = 0; j < d; j++)
-                        h[j] = xr[j] / m;
-                else
-                    memcpy(h, xr, sizeof(float) * d);
-                const float mean = (float)(sum_f(h, d) / d);
-                for (int j = 0; j < d; j++)
-                    h[j] -= mean;
-                const double var = dot_f(h, h, d) / d;
-                const float rstd = (float)(1.0 / sqrt(var + eps));
-                for (int j = 0; j < d; j++) {
-                    h[j] *= rstd;
-                    gy[j] = dyr[j] * g[j];
-                }
+        for (int c0 = 0; c0 < nch; c0 += gch) {
+            const int c1 = NW_MIN(nch, c0 + gch);
+#pragma omp for schedule(static)
+            for (int ch = c0; ch < c1; ch++) {
+                const int i0 = ch * crow, i1 = NW_MIN(n, i0 + crow);
+                double *part = parts + (size_t)(ch - c0) * 2 * d * cols;
                 if (cols)
-                    for (int j = 0; j < d; j++) {
-                        part[j] += (double)(dyr[j] * h[j]);
-                        part[d + j] += dyr[j];
+                    memset(part, 0, sizeof(double) * 2 * d);
+                for (int i = i0; i < i1; i++) {
+                    const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
+                    float m = 1.f;
+                    int nmax = 0;
+                    if (stable) {
+                        m = -FLT_MAX;
+                        for (int j = 0; j < d; j++)
+                            m = m > xr[j] ? m : xr[j];
+                        for (int j = 0; j < d; j++)
+                            nmax += xr[j] == m;
                     }
-                if (!dx)
-                    continue;
-                const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
-                const float c = rstd / m;
-                float *dxr = dx + (size_t)i * d;
-                if (stable && through_max) {
-                    /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
-                     * ds is formed in gy (no longer needed) */
+                    /* h = x / m for now */
+                    if (stable)
+                        for (int j = 0; j < d; j++)
+                            h[j] = xr[j] / m;
+                    else
+                        memcpy(h, xr, sizeof(float) * d);
+                    const float mean = (float)(sum_f(h, d) / d);
                     for (int j = 0; j < d; j++)
-                        gy[j] = rstd * (gy[j] - A - h[j] * B);
-                    double sds = 0;
-                    for (int j = 0; j < d; j++)
-                        sds += (double)gy[j] * xr[j];
-                    const float share = (float)(-sds / ((double)m * m) / nmax);
-                    for (int j = 0; j < d; j++)
-                        dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
-                } else {
-                    for (int j = 0; j < d; j++)
-                        dxr[j] += c * (gy[j] - A - h[j] * B);
+                        h[j] -= mean;
+                    const double var = dot_f(h, h, d) / d;
+                    const float rstd = (float)(1.0 / sqrt(var + eps));
+                    for (int j = 0; j < d; j++) {
+                        h[j] *= rstd;
+                        gy[j] = dyr[j] * g[j];
+                    }
+                    if (cols)
+                        for (int j = 0; j < d; j++) {
+                            part[j] += (double)(dyr[j] * h[j]);
+                            part[d + j] += dyr[j];
+                        }
+                    if (!dx)
+                        continue;
+                    const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
+                    const float c = rstd / m;
+                    float *dxr = dx + (size_t)i * d;
+                    if (stable && through_max) {
+                        /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
+                         * ds is formed in gy (no longer needed) */
+                        for (int j = 0; j < d; j++)
+                            gy[j] = rstd * (gy[j] - A - h[j] * B);
+                        double sds = 0;
+                        for (int j = 0; j < d; j++)
+                            sds += (double)gy[j] * xr[j];
+                        const float share = (float)(-sds / ((double)m * m) / nmax);
+                        for (int j = 0; j < d; j++)
+                            dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
+                    } else {
+                        for (int j = 0; j < d; j++)
+                            dxr[j] += c * (gy[j] - A - h[j] * B);
+                    }
                 }
             }
             if (cols) {
-#pragma omp ordered
+#pragma omp for schedule(static)
                 for (int j = 0; j < 2 * d; j++)
-                    acc[j] += part[j];
+                    for (int ch = c0; ch < c1; ch++)
+                        acc[j] += parts[(size_t)(ch - c0) * 2 * d + j];
             }
         }
     }
@@ -213,20 +227,99 @@ static void layer_norm_bwd_cpu(const NwCtx *ctx, const float *x, int n, int d, c
 
 /* ---- GEGLU ---------------------------------------------------------------------------------------- */
 
-static void geglu_bwd_cpu(const NwCtx *ctx, const float *u, int n, int f, const float *da, float *du)
+
+/* Phi(z) (the normal CDF) and exp(-z^2/2) in float, vectorisable: with t = |z|/sqrt(2) (clamped
+ * to 5), Phi(-|z|) = erfc(t)/2 = exp(-t^2) Q(t)/2, Q = erfc(t) exp(t^2) a degree-11 polynomial in
+ * s = 1.4 (t-2)/(t+2) + 0.4 (Chebyshev fit on t in [0,5], relative error < 4e-7), exp by
+ * Cody-Waite reduction and a degree-7 Taylor polynomial. No libm calls; deterministic per element. */
+static inline __attribute__((always_inline)) float gelu_phi(float z, float *ez)
+{
+    /* selections on the bits (no float compares, so the loops vectorise under -ftrapping-math) */
+    unsigned zb, tb;
+    memcpy(&zb, &z, sizeof(zb));
+    zb &= 0x7fffffffu;
+    float t;
+    memcpy(&t, &zb, sizeof(t));
+    t *= 0.70710678118654752f;
+    memcpy(&tb, &t, sizeof(tb));
+    tb = tb < 0x40a00000u ? tb : 0x40a00000u; /* min(t, 5), t >= 0 */
+    memcpy(&t, &tb, sizeof(t));
+    const float x = -t * t; /* in [-25, 0] */
+    const float kk = x * 1.44269504088896341f + 12582912.f;
+    const float n = kk - 12582912.f;
+    const float r = (x - n * 0.693145751953125f) - n * 1.42860676533018704e-06f;
+    float p = 1.98412698e-04f;
+    p = p * r + 1.38888889e-03f;
+    p = p * r + 8.33333333e-03f;
+    p = p * r + 4.16666667e-02f;
+    p = p * r + 1.66666667e-01f;
+    p = p * r + 0.5f;
+    p = p * r + 1.f;
+    p = p * r + 1.f;
+    const int ni = (int)n;
+    const unsigned bits = (unsigned)(ni + 127) << 23;
+    float sc;
+    memcpy(&sc, &bits, sizeof(sc));
+    const float e = p * sc;
+    const float s = 1.4f * ((t - 2.f) / (t + 2.f)) + 0.4f;
+    float q = 1.090758133e-07f;
+    q = q * s + 1.370152745e-06f;
+    q = q * s + 2.029708639e-06f;
+    q = q * s - 1.610760410e-05f;
+    q = q * s - 6.514745473e-05f;
+    q = q * s + 1.234306983e-04f;
+    q = q * s + 1.271324465e-03f;
+    q = q * s - 1.696247258e-03f;
+    q = q * s - 2.819378674e-02f;
+    q = q * s + 1.579105854e-01f;
+    q = q * s - 4.176622033e-01f;
+    q = q * s + 3.990292847e-01f;
+    const float h = 0.5f * e * q, h1 = 1.f - h;
+    *ez = e;
+    unsigned hb, h1b, zs;
+    memcpy(&hb, &h, sizeof(hb));
+    memcpy(&h1b, &h1, sizeof(h1b));
+    memcpy(&zs, &z, sizeof(zs));
+    const unsigned neg = (unsigned)((int)zs >> 31); /* all ones where z < 0 (or -0) */
+    const unsigned rb = (hb & neg) | (h1b & ~neg);
+    float res;
+    memcpy(&res, &rb, sizeof(res));
+    return res;
+}
+
+#define GEGLU_BWD_ROW                                                                              \
+    do {                                                                                           \
+        const float *ua = u + (size_t)i * 2 * f, *ub = ua + f, *dar = da + (size_t)i * f;          \
+        float *dua = du + (size_t)i * 2 * f, *dub = dua + f;                                       \
+        _Pragma("omp simd") for (int j = 0; j < f; j++)                                            \
+        {                                                                                          \
+            const float z = ub[j];                                                                 \
+            float e;                                                                               \
+            const float Phi = gelu_phi(z, &e);                                                     \
+            const float phi = 0.39894228040143268f * e;                                            \
+            dua[j] += dar[j] * (z * Phi);                                                          \
+            dub[j] += dar[j] * ua[j] * (Phi + z * phi);                                            \
+        }                                                                                          \
+    } while (0)
+
+/* the same float operations (no contraction under -std=c11) with AVX2 vectors where the CPU has them */
+__attribute__((target("avx2,fma"))) static void geglu_bwd_avx2(const NwCtx *ctx, const float *u, int n, int f,
+                                                               const float *da, float *du)
 {
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * f > 32768)
-    for (int i = 0; i < n; i++) {
-        const float *ua = u + (size_t)i * 2 * f, *ub = ua + f, *dar = da + (size_t)i * f;
-        float *dua = du + (size_t)i * 2 * f, *dub = dua + f;
-        for (int j = 0; j < f; j++) {
-            const float z = ub[j];
-            const float Phi = 0.5f * (1.f + erff(z * 0.70710678118654752f));
-            const float phi = 0.39894228040143268f * expf(-0.5f * z * z);
-            dua[j] += dar[j] * (z * Phi);
-            dub[j] += dar[j] * ua[j] * (Phi + z * phi);
-        }
+    for (int i = 0; i < n; i++)
+        GEGLU_BWD_ROW;
+}
+
+static void geglu_bwd_cpu(const NwCtx *ctx, const float *u, int n, int f, const float *da, float *du)
+{
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        geglu_bwd_avx2(ctx, u, n, f, da, du);
+        return;
     }
+#pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if ((double)n * f > 32768)
+    for (int i = 0; i < n; i++)
+        GEGLU_BWD_ROW;
 }
 
 /* ---- rotary: the inverse rotation, angles once per row (as cpu rotary) ------------------------------ */
@@ -305,16 +398,51 @@ static double cross_entropy_cpu(const NwCtx *ctx, const float *logits, int n, in
 
 #define ADAM_CHUNK 16384
 
+/* The reference's element update with AVX2/FMA vectors: fmaf is correctly rounded, as is
+ * _mm256_fmadd_ps; sqrt, div, mul and add are IEEE in both, so the results are bit-identical. The
+ * scalars are derived exactly as ref/train_dense.c derives them; a tail of < 8 runs the reference. */
+__attribute__((target("avx2,fma"))) static void adamw_avx2(const NwCtx *ctx, float *p, const float *grad, float *m,
+                                                           float *v, size_t n, const NwAdamW *o,
+                                                           const NwTrainOps *ref)
+{
+    const double lr = o->lr, b1 = o->beta1, b2 = o->beta2, step = (double)o->step;
+    const float wd_mul = (float)(1.0 - lr * (double)o->weight_decay);
+    const double bc1 = 1.0 - pow(b1, step), bc2 = 1.0 - pow(b2, step);
+    const float neg_step = (float)(-(lr / bc1)), bc2_sqrt = (float)sqrt(bc2);
+    const float fb1 = (float)b1, fb2 = (float)b2, a1 = (float)(1.0 - b1), a2 = (float)(1.0 - b2);
+    const __m256 vwd = _mm256_set1_ps(wd_mul), vns = _mm256_set1_ps(neg_step), vbs = _mm256_set1_ps(bc2_sqrt);
+    const __m256 vb1 = _mm256_set1_ps(fb1), vb2 = _mm256_set1_ps(fb2), va1 = _mm256_set1_ps(a1),
+                 va2 = _mm256_set1_ps(a2), veps = _mm256_set1_ps(o->eps);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        const __m256 g = _mm256_loadu_ps(grad + k);
+        __m256 pk = _mm256_mul_ps(_mm256_loadu_ps(p + k), vwd);
+        const __m256 mk = _mm256_fmadd_ps(g, va1, _mm256_mul_ps(_mm256_loadu_ps(m + k), vb1));
+        const __m256 vk = _mm256_fmadd_ps(_mm256_mul_ps(va2, g), g, _mm256_mul_ps(_mm256_loadu_ps(v + k), vb2));
+        const __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vk), vbs), veps);
+        pk = _mm256_add_ps(pk, _mm256_div_ps(_mm256_mul_ps(vns, mk), den));
+        _mm256_storeu_ps(p + k, pk);
+        _mm256_storeu_ps(m + k, mk);
+        _mm256_storeu_ps(v + k, vk);
+    }
+    if (k < n)
+        ref->adamw(ctx, p + k, grad + k, m + k, v + k, n - k, o);
+}
+
 static void adamw_cpu(const NwCtx *ctx, float *p, const float *grad, float *m, float *v, size_t n,
                       const NwAdamW *o)
 {
     NwTrainOps ref;
     nw_train_fill_dense_ref(&ref);
+    const int vec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     const long nch = (long)((n + ADAM_CHUNK - 1) / ADAM_CHUNK);
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (nch > 1)
     for (long ch = 0; ch < nch; ch++) {
         const size_t k0 = (size_t)ch * ADAM_CHUNK, nk = NW_MIN((size_t)ADAM_CHUNK, n - k0);
-        ref.adamw(ctx, p + k0, grad + k0, m + k0, v + k0, nk, o);
+        if (vec)
+            adamw_avx2(ctx, p + k0, grad + k0, m + k0, v + k0, nk, o, &ref);
+        else
+            ref.adamw(ctx, p + k0, grad + k0, m + k0, v + k0, nk, o);
     }
 }
 
