@@ -52,6 +52,7 @@ static int usage(FILE *f)
             "  generate MODEL --text T --frames N [-o OUT%%03d.ppm]   text to video\n"
             "  predict MODEL --frames N CTX.ppm... [-o OUT%%03d.ppm]  continue a clip\n"
             "  train MODEL --data DIR|LIST --out CKPT [options]   train the transformer\n"
+            "  train VQGAN.gguf --config NUWA.json --data ... --out CKPT   train a new transformer\n"
             "  export CKPT -o MODEL.gguf [--type f32|f16|bf16]    model file of a checkpoint\n"
             "Generation options: --text T, --frames N, --seed S, --temperature X (1),\n"
             "  --filter-thres X (0.9: keep the top 10%% of codes), --cond-scale X (2),\n"
@@ -62,7 +63,10 @@ static int usage(FILE *f)
             "  it for a cosine decay), --weight-decay WD (0.01, on >= 2-D tensors), --clip-grad C\n"
             "  (0.5; 0 = none), --cond-drop P (0.2), --seed S (0), --threads N, --val-every N (100),\n"
             "  --ckpt-every N (100), --resume CKPT (continue a run with its settings; only --steps\n"
-            "  may change). SIGINT/SIGTERM write the checkpoint and exit with 130/143.\n"
+            "  may change), --config JSON (a new transformer of NUWA's arguments; MODEL gives the\n"
+            "  VQGAN and tokenizer; the initial model is written to CKPT.init.gguf), --dump-batches\n"
+            "  FILE (the batches, dropout pattern and losses, to compare with another trainer).\n"
+            "  SIGINT/SIGTERM write the checkpoint and exit with 130/143.\n"
             "Options: -t N: CPU threads (0, the default: all cores);\n"
             "  -d NAME, --device NAME: compute device, cpu (default), cuda or cuda:N;\n"
             "  -v: verbose logs; -o FILE: output file (encode) or name pattern.\n"
@@ -621,6 +625,8 @@ typedef struct TrainCli {
     const char *hyper_set; /* the first option that only a new run may set (refused with --resume) */
     const char *type;      /* export: f32, f16, bf16 */
     int tty;
+    int data_pct;          /* last tokenizing progress printed */
+    char *init_out;        /* --config: OUT.init.gguf */
 } TrainCli;
 
 static void fmt_eta(char *buf, size_t n, double s)
@@ -649,6 +655,18 @@ static int train_progress(void *opaque, const NwTrainProgress *p)
     return 0;
 }
 
+/* First-time tokenizing of the data: a line every 5 % (a \r line on a terminal). */
+static void data_progress(void *opaque, const char *path, int done, int total)
+{
+    TrainCli *tc = opaque;
+    const int pct = (int)(100.0 * done / (total ? total : 1)), last = tc->data_pct;
+    if (done != total && pct / 5 == last / 5 && done != 1)
+        return;
+    tc->data_pct = pct;
+    fprintf(stderr, "%stokenizing %s: %d/%d clips (%d%%)%s", tc->tty ? "\r" : "", path, done, total, pct,
+            tc->tty && done != total ? "" : "\n");
+}
+
 static int cmd_train(const char *model, TrainCli *tc, int threads)
 {
     NwTrainRunOpts *o = &tc->o;
@@ -669,6 +687,17 @@ static int cmd_train(const char *model, TrainCli *tc, int threads)
         fprintf(stderr, "nuwa: %s exists: continue it with --resume %s, or remove it to start over\n", o->out, o->out);
         return 1;
     }
+    if (o->config) {
+        const size_t n = strlen(o->out) + sizeof(".init.gguf");
+        if (!(tc->init_out = malloc(n)))
+            return 1;
+        snprintf(tc->init_out, n, "%s.init.gguf", o->out);
+        o->init_out = tc->init_out;
+        fprintf(stderr, "nuwa: new transformer from %s (VQGAN and tokenizer of %s): initial model %s\n", o->config,
+                model, o->init_out);
+    }
+    tc->tty = isatty(2);
+    o->data_progress = data_progress;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
@@ -683,6 +712,9 @@ static int cmd_train(const char *model, TrainCli *tc, int threads)
     const int err = nw_train_run(o, &log, train_progress, tc, &g_stop, &res);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    free(tc->init_out);
+    if (err == NUWA_ERR_AGAIN && g_stop)
+        return 128 + (int)g_stop; /* stopped while tokenizing: logged, nothing written */
     if (err < 0) {
         if (g_errors == errors)
             fprintf(stderr, "nuwa: train: %s\n", nuwa_strerror(err));
@@ -694,6 +726,8 @@ static int cmd_train(const char *model, TrainCli *tc, int threads)
         /* the shell's convention for a signal, so that scripts see the run did not finish */
         return 128 + (g_stop ? (int)g_stop : SIGINT);
     }
+    if (o->config)
+        fprintf(stderr, "nuwa: the new transformer has %lld trainable parameters\n", (long long)res.new_params);
     fprintf(stderr, "nuwa: trained to step %lld: checkpoint %s (make a model file with: nuwa export %s -o MODEL.gguf)\n",
             (long long)res.step, o->out, o->out);
     return 0;
@@ -760,9 +794,9 @@ static int train_option(TrainCli *tc, const char *a, const char *v, int *min_lr_
     int64_t i;
     double x;
     static const char *const hyper[] = {"--batch", "--lr", "--warmup", "--min-lr", "--weight-decay",
-                                        "--clip-grad", "--cond-drop", "--seed", NULL};
+                                        "--clip-grad", "--cond-drop", "--seed", "--config", NULL};
     static const char *const all[] = {"--data", "--val", "--out", "--resume", "--type", "--steps", "--threads",
-                                      "--val-every", "--ckpt-every", NULL};
+                                      "--val-every", "--ckpt-every", "--dump-batches", NULL};
     if (!v) { /* only: is this a training option? */
         for (int k = 0; hyper[k]; k++)
             if (!strcmp(a, hyper[k]) && strcmp(a, "--seed"))
@@ -783,6 +817,10 @@ static int train_option(TrainCli *tc, const char *a, const char *v, int *min_lr_
         o->out = v;
     else if (!strcmp(a, "--resume"))
         o->resume = v;
+    else if (!strcmp(a, "--config"))
+        o->config = v;
+    else if (!strcmp(a, "--dump-batches"))
+        o->dump_batches = v;
     else if (!strcmp(a, "--type"))
         tc->type = v;
     else if (!strcmp(a, "--steps")) {

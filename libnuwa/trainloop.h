@@ -134,6 +134,18 @@ int nw_gguf_writer_save_atomic(NwGgufWriter *w, const char *path, const NwLog *l
 /** Copies one metadata entry of a parsed file into a writer (any type). */
 int nw_gguf_writer_copy_kv(NwGgufWriter *w, const NwGgufKV *kv);
 
+/* ---- a new transformer (traininit.c) ---------------------------------------------------- */
+
+/** `nuwa train --config`: writes to `out` a model file with the VQGAN, the tokenizer and the
+ * `general.*` keys of `model` and a new transformer: the hyperparameters of the JSON `config`
+ * (NUWA's keyword arguments, as tools/convert.py --config reads them; nuwa-pytorch's defaults
+ * for the missing ones), its tensors initialised as PyTorch initialises nuwa-pytorch's modules
+ * (docs/TRAINING.md §6c) from counter-based streams of `seed`. *n_params (may be NULL): the
+ * number of trainable values. Returns 0 or NUWA_ERR_* (logged: a bad config names the file, the
+ * line and the key). */
+int nw_train_init_model(const char *config, const char *model, uint64_t seed, const char *out, int64_t *n_params,
+                        const NwLog *log);
+
 /* ---- training data ----------------------------------------------------------------------- */
 
 /* Layouts (nw_data_open's path):
@@ -154,6 +166,11 @@ typedef struct NwDataParams {
     const char *cache_path;/* token cache file; NULL = next to the data (DIR/clips.tokens.gguf,
                               DIR/captions.tokens.gguf, FILE.tsv.tokens.gguf); "" = no cache */
     const char *device;    /* VQGAN device (NuwaSessionParams.device); NULL = cpu */
+    /* Called after each clip the VQGAN tokenized (not when the tokens come from the cache): done
+     * of total clips. A non-zero return stops the tokenizing: nw_data_open returns
+     * NUWA_ERR_AGAIN, writing no cache. May be NULL. */
+    int (*progress)(void *opaque, int done, int total);
+    void *progress_opaque;
 } NwDataParams;
 
 void nw_data_params_default(NwDataParams *p);
@@ -166,7 +183,8 @@ typedef struct NwDataset NwDataset;
  * tokenizer (nuwa_tokenize) once, or reads them from the cache when the data, the model's VQGAN
  * and tokenizer and the settings are unchanged (key: sizes and mtimes of the data files + a hash
  * of the VQGAN tensors, merges and text settings). Returns 0, NUWA_ERR_IO, NUWA_ERR_INVAL (bad
- * data), NUWA_ERR_UNSUPPORTED (the model has no transformer or no tokenizer), NUWA_ERR_NOMEM. */
+ * data), NUWA_ERR_UNSUPPORTED (the model has no transformer or no tokenizer), NUWA_ERR_NOMEM,
+ * NUWA_ERR_AGAIN (stopped by the progress callback). */
 int nw_data_open(NwDataset **out, const char *path, const char *model_path, const NwDataParams *p,
                  const NwLog *log);
 void nw_data_close(NwDataset **ds);

@@ -447,6 +447,8 @@ static int encode_frames(Open *o, NwDataset *ds, const NwDataParams *p)
         }
         if (!r)
             r = nuwa_vae_encode(s, fr, c->frames, ds->tokens + ds->first[i] * ds->T);
+        if (!r && p->progress && p->progress(p->progress_opaque, i + 1, o->n))
+            r = NUWA_ERR_AGAIN;
     }
     free(buf);
     free(fr);

@@ -88,14 +88,28 @@ static int check_opts(const NwTrainRunOpts *o, const NwLog *log)
         BAD("train: the conditioning dropout must be in [0, 1], got %g\n", o->cond_drop);
     if (o->threads < 0 || o->threads > 1024)
         BAD("train: the thread count must be in [0, 1024], got %d\n", o->threads);
+    if (o->config && o->resume)
+        BAD("train: a new transformer (--config) cannot resume a run: resume from the checkpoint, which is a "
+            "model file\n");
+    if (o->config && (!o->init_out || !*o->init_out))
+        BAD("train: a new transformer (--config) needs the path of its initial model file\n");
     if (o->val_every < 0 || o->ckpt_every < 0 || o->val_batches < 0)
         BAD("train: --val-every, --ckpt-every and the validation batches must be >= 0\n");
     return 0;
 #undef BAD
 }
 
+/* The batches of a session (NwTrainRunOpts.dump_batches), written at its end. */
+typedef struct Dump {
+    int32_t *text, *video, *drop;
+    float *loss, *lr;
+    int64_t n, cap, first_step;
+} Dump;
+
 typedef struct Run {
     const NwTrainRunOpts *o;
+    const char *model;      /* the model file the run starts from (o->model or o->init_out) */
+    Dump dump;
     const NwLog *log;
     NwGguf *g;
     NwNuwa m;
@@ -119,6 +133,79 @@ static int save(Run *r, const NwDataRng *rng)
     return nw_ckpt_save(r->o->out, r->g, &r->m, &r->s, &r->meta, r->log);
 }
 
+static void dump_free(Dump *d)
+{
+    free(d->text);
+    free(d->video);
+    free(d->drop);
+    free(d->loss);
+    free(d->lr);
+    memset(d, 0, sizeof(*d));
+}
+
+/* realloc that keeps the old block (still owned by the dump) on failure */
+static void *grown(void *p, int64_t cap, size_t each, int *bad)
+{
+    void *q = realloc(p, (size_t)cap * each);
+    if (!q)
+        *bad = 1;
+    return q ? q : p;
+}
+
+static int dump_add(Dump *d, const Run *r, int64_t step, double loss, double lr)
+{
+    const size_t B = (size_t)r->meta.batch, tn = (size_t)r->m.text_len, L = (size_t)r->m.max_frames * r->m.T;
+    if (d->n == d->cap) {
+        const int64_t cap = d->cap ? 2 * d->cap : 64;
+        int bad = 0;
+        d->text = grown(d->text, cap, sizeof(int32_t) * B * tn, &bad);
+        d->video = grown(d->video, cap, sizeof(int32_t) * B * L, &bad);
+        d->drop = grown(d->drop, cap, sizeof(int32_t) * B, &bad);
+        d->loss = grown(d->loss, cap, sizeof(float), &bad);
+        d->lr = grown(d->lr, cap, sizeof(float), &bad);
+        if (bad) {
+            nw_log(r->log, NUWA_LOG_ERROR, "train: out of memory for the batch dump\n");
+            return NUWA_ERR_NOMEM;
+        }
+        d->cap = cap;
+    }
+    if (!d->n)
+        d->first_step = step;
+    memcpy(d->text + d->n * B * tn, r->text, sizeof(int32_t) * B * tn);
+    memcpy(d->video + d->n * B * L, r->video, sizeof(int32_t) * B * L);
+    for (size_t b = 0; b < B; b++)
+        d->drop[d->n * B + b] = r->drop[b];
+    d->loss[d->n] = (float)loss;
+    d->lr[d->n] = (float)lr;
+    d->n++;
+    return 0;
+}
+
+/* batch.text (S, B, text_len), batch.video (S, B, frames x tokens), batch.drop (S, B: 1 = the
+ * caption was replaced by the null condition), batch.loss and batch.lr (S); S steps from
+ * batch.first_step. */
+static int dump_write(const Dump *d, const Run *r, const char *path)
+{
+    const int64_t B = r->meta.batch, tn = r->m.text_len, L = (int64_t)r->m.max_frames * r->m.T;
+    NwGgufWriter *w = nw_gguf_writer_new();
+    if (!w)
+        return NUWA_ERR_NOMEM;
+    const int64_t st[3] = {d->n, B, tn}, sv[3] = {d->n, B, L}, sd[2] = {d->n, B}, s1[1] = {d->n};
+    const uint32_t first = (uint32_t)d->first_step;
+    int e = nw_gguf_writer_add_u32(w, "batch.first_step", first) ||
+            nw_gguf_writer_add_tensor(w, "batch.text", NW_TYPE_I32, 3, st, d->text) ||
+            nw_gguf_writer_add_tensor(w, "batch.video", NW_TYPE_I32, 3, sv, d->video) ||
+            nw_gguf_writer_add_tensor(w, "batch.drop", NW_TYPE_I32, 2, sd, d->drop) ||
+            nw_gguf_writer_add_tensor(w, "batch.loss", NW_TYPE_F32, 1, s1, d->loss) ||
+            nw_gguf_writer_add_tensor(w, "batch.lr", NW_TYPE_F32, 1, s1, d->lr)
+                ? NUWA_ERR_NOMEM
+                : 0;
+    if (!e)
+        e = nw_gguf_writer_save_atomic(w, path, r->log);
+    nw_gguf_writer_free(&w);
+    return e;
+}
+
 /* Mean loss over the fixed validation batches: no dropout, and the gradient (which the trainer
  * always computes) goes into the step's buffer, which the next step zeroes anyway. */
 static int validate(Run *r, double *out)
@@ -139,13 +226,34 @@ static int validate(Run *r, double *out)
     return 0;
 }
 
-static int open_data(NwDataset **ds, const char *path, const Run *r, NwDataInfo *info)
+typedef struct DataProgress {
+    const Run *r;
+    const char *path;
+    void *opaque;
+    volatile sig_atomic_t *stop;
+} DataProgress;
+
+static int data_progress(void *opaque, int done, int total)
+{
+    const DataProgress *d = opaque;
+    if (d->r->o->data_progress)
+        d->r->o->data_progress(d->opaque, d->path, done, total);
+    return d->stop && *d->stop;
+}
+
+static int open_data(NwDataset **ds, const char *path, const Run *r, NwDataInfo *info, void *opaque,
+                     volatile sig_atomic_t *stop)
 {
     NwDataParams dp;
+    DataProgress prog = {r, path, opaque, stop};
     nw_data_params_default(&dp);
+    dp.progress = data_progress;
+    dp.progress_opaque = &prog;
     dp.n_threads = r->ctx.n_threads;
     dp.truncate_text = r->o->truncate_text;
-    int e = nw_data_open(ds, path, r->o->model, &dp, r->log);
+    int e = nw_data_open(ds, path, r->model, &dp, r->log);
+    if (e == NUWA_ERR_AGAIN)
+        nw_log(r->log, NUWA_LOG_WARNING, "train: stopped while tokenizing %s: no step taken, nothing written\n", path);
     if (e)
         return e;
     nw_data_info(*ds, info);
@@ -176,7 +284,13 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
     nw_ops_init_cpu(&r.ops, nw_cpu_flags());
     nw_train_ops_init_cpu(&r.tops, nw_cpu_flags());
 
-    if ((e = nw_train_open_model(o->model, &r.g, &r.m, log)))
+    r.model = o->model;
+    if (o->config) {
+        if ((e = nw_train_init_model(o->config, o->model, o->seed, o->init_out, &rs.new_params, log)))
+            goto out;
+        r.model = o->init_out;
+    }
+    if ((e = nw_train_open_model(r.model, &r.g, &r.m, log)))
         goto out;
     if ((e = nw_opt_init(&r.s, &r.m)))
         goto out;
@@ -215,9 +329,9 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
     const int B = mt->batch;
     const size_t L = (size_t)r.m.max_frames * r.m.T;
 
-    if ((e = open_data(&r.ds, o->data, &r, &rs.data)))
+    if ((e = open_data(&r.ds, o->data, &r, &rs.data, opaque, stop)))
         goto out;
-    if (o->val && (e = open_data(&r.vs, o->val, &r, &rs.val)))
+    if (o->val && (e = open_data(&r.vs, o->val, &r, &rs.val, opaque, stop)))
         goto out;
     if (r.vs)
         r.val_batches = o->val_batches > 0 ? o->val_batches : NW_MIN(16, NW_MAX(1, (rs.val.clips + B - 1) / B));
@@ -289,6 +403,8 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
             bad = 0;
             done++;
         }
+        if (o->dump_batches && (e = dump_add(&r.dump, &r, step, loss, lr)))
+            goto out;
         rs.step = r.s.step;
         rs.last_loss = loss;
         const double el = now_s() - t0;
@@ -326,6 +442,12 @@ int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn pr
         goto out;
     }
 out:
+    if (o->dump_batches && r.dump.n) { /* also after an error: the steps that were taken */
+        const int de = dump_write(&r.dump, &r, o->dump_batches);
+        if (!e)
+            e = de;
+    }
+    dump_free(&r.dump);
     if (res)
         *res = rs;
     nw_trainer_free(&r.tr);

@@ -33,6 +33,14 @@ typedef struct NwTrainRunOpts {
     const char *val;        /* validation data, or NULL */
     const char *out;        /* checkpoint written during and at the end of the run */
     const char *resume;     /* checkpoint to continue from, or NULL */
+    const char *config;     /* a new transformer: JSON of NUWA's arguments (nw_train_init_model);
+                               `model` then only provides the VQGAN and the tokenizer. Not with
+                               resume (the checkpoint is a model file: resume from it) */
+    const char *init_out;   /* with config: where the initial model file is written (the run
+                               trains from it; kept, so that the start can be reproduced) */
+    const char *dump_batches; /* or NULL: a GGUF of this session's batches (token ids, dropout
+                               pattern, loss and learning rate of every step), for comparing the
+                               run with another trainer on the same data */
 
     int64_t steps;          /* total optimizer steps of the run (the schedule's total); resuming:
                                0 = the checkpoint's total */
@@ -50,6 +58,9 @@ typedef struct NwTrainRunOpts {
                                clips once (at most 16) */
     int64_t ckpt_every;     /* checkpoint every N steps; 0 = only at the end / when stopped */
     int truncate_text;      /* nw_data_params: cut long captions instead of failing */
+    /* Called while the data's clips are tokenized the first time (a cache makes later runs skip
+     * it): done of total clips of `path`, with nw_train_run's opaque. May be NULL. */
+    void (*data_progress)(void *opaque, const char *path, int done, int total);
 } NwTrainRunOpts;
 
 /** The reference trainer's settings (docs/TRAINING.md §6, NUWATrainer + get_optimizer): lr 3e-4
@@ -81,11 +92,14 @@ typedef struct NwTrainRunResult {
     int64_t start_step;     /* where this session started (0, or the resumed checkpoint's step) */
     int stopped;            /* 1: stopped early by the flag or the callback (checkpoint written) */
     double last_loss, last_val;
+    int64_t new_params;     /* with config: trainable values of the new transformer */
     NwDataInfo data, val;   /* what the datasets hold (val zeroed without validation data) */
 } NwTrainRunResult;
 
-/** Runs (or continues) training. stop may be NULL; it is read between steps only. res may be
- * NULL. Returns 0 (finished or stopped with a checkpoint written) or NUWA_ERR_*: bad options
+/** Runs (or continues) training. stop may be NULL; it is read between steps and between the
+ * clips being tokenized. res may be NULL. Returns 0 (finished or stopped with a checkpoint
+ * written), NUWA_ERR_AGAIN (stopped while tokenizing the data, before any step: nothing
+ * written) or NUWA_ERR_*: bad options
  * (INVAL, logged), files (IO / BAD_MODEL / UNSUPPORTED, logged), a checkpoint of another model
  * (BAD_MODEL, the tensor named), repeated non-finite gradients (INVAL). */
 int nw_train_run(const NwTrainRunOpts *o, const NwLog *log, NwTrainProgressFn progress, void *opaque,

@@ -410,6 +410,7 @@ wait "$pid"
 rc=$?
 check "train + SIGINT: exit 130" [ "$rc" -eq 130 ]
 check "train + SIGINT: says where the checkpoint is" has "$T/err" "stopped at step .* checkpoint"
+check "train: a progress line while tokenizing the data the first time" has "$T/err" "^tokenizing .*: 2/2 clips (100%)"
 check "train + SIGINT: a checkpoint that nuwa info loads" sh -c '"$1" info "$2" >/dev/null 2>&1' sh "$NUWA" "$CK"
 check "train: the token cache is written next to the data" [ -s "$D/captions.tokens.gguf" ]
 # resume one step past where the signal stopped it (how far it got depends on the machine)
@@ -460,6 +461,19 @@ run train "$M" --data "$D" --out "$T/ck2.gguf" --cond-drop 2
 check "train --cond-drop 2: usage error" [ "$rc" -eq 2 ]
 run train "$M" --data "$D" --out "$T/ck2.gguf" --lr abc
 check "train --lr abc: usage error" [ "$rc" -eq 2 ]
+# a new transformer from a config (the VQGAN and tokenizer of the shipped model): one step
+printf '{"dim": 32, "max_video_frames": 8, "text_num_tokens": 38092, "text_max_seq_len": 16,\n "text_enc_depth": 1, "text_enc_heads": 2, "text_enc_dim_head": 16, "dec_depth": 1, "dec_heads": 2, "dec_dim_head": 16}\n' >"$T/new.json"
+run train "$M" --config "$T/new.json" --data "$D" --out "$T/new.ckpt" --steps 1 --batch 1 --val-every 0
+check "train --config: exit 0" [ "$rc" -eq 0 ]
+check "train --config: names the initial model" has "$T/err" "initial model .*new.ckpt.init.gguf"
+check "train --config: reports the parameter count" has "$T/err" "the new transformer has [0-9]* trainable parameters"
+check "train --config: the initial model loads" sh -c '"$1" info "$2" | grep -q "1 layers, 2 heads x 16"' sh "$NUWA" "$T/new.ckpt.init.gguf"
+printf '{"dim": 32,\n "dec_depth": "two"}\n' >"$T/bad.json"
+run train "$M" --config "$T/bad.json" --data "$D" --out "$T/bad.ckpt"
+check "train --config with a bad value: error naming the file and key" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "bad.json: \"dec_depth\" must be a positive integer" "$2"' sh "$rc" "$T/err"
+run train "$M" --config "$T/new.json" --data "$D" --out "$T/new.ckpt" --resume "$T/new.ckpt"
+check "train --config --resume: usage error" [ "$rc" -eq 2 ]
 run train "$M" --out "$T/ck2.gguf"
 check "train without --data: usage error" [ "$rc" -eq 2 ]
 run train "$M" --data

@@ -327,6 +327,83 @@ Test(train_steps, run_resume_bitwise, .timeout = 120)
     env_free(&e);
 }
 
+/* A new transformer from a config (NwTrainRunOpts.config): the run writes its initial model,
+ * trains from it exactly as a run given that file would, dumps its batches with the losses it
+ * reported, and resumes from the checkpoint used as the model file. */
+Test(train_steps, run_new_transformer, .timeout = 120)
+{
+    Env e;
+    env_init(&e, "runcfg");
+    char cfg[800], init[800], a[800], b[800], dump[800];
+    snprintf(cfg, sizeof(cfg), "%s/nuwa.json", e.dir);
+    snprintf(init, sizeof(init), "%s/a.gguf.init.gguf", e.dir);
+    snprintf(a, sizeof(a), "%s/a.gguf", e.dir);
+    snprintf(b, sizeof(b), "%s/b.gguf", e.dir);
+    snprintf(dump, sizeof(dump), "%s/batches.gguf", e.dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert_not_null(f);
+    fputs("{\"dim\": 16, \"max_video_frames\": 2, \"text_num_tokens\": 516, \"text_max_seq_len\": 8,\n"
+          " \"text_enc_depth\": 1, \"text_enc_heads\": 2, \"text_enc_dim_head\": 8, \"dec_depth\": 2,\n"
+          " \"dec_heads\": 2, \"dec_dim_head\": 8, \"sparse_3dna_dilation\": 2}\n", f);
+    fclose(f);
+    NwLog log = loop_log();
+    NwTrainRunResult r;
+
+    NwTrainRunOpts o = opts(&e, a);
+    o.config = cfg;
+    o.init_out = init;
+    o.dump_batches = dump;
+    Seen s1 = {0};
+    cr_assert_eq(nw_train_run(&o, &log, on_step, &s1, NULL, &r), 0, "%s", g_loop_log);
+    cr_expect_eq(r.step, 6);
+    cr_expect_gt(r.new_params, 1000);
+    cr_assert_eq(access(init, F_OK), 0, "the initial model is kept");
+
+    /* the same run from the written initial model: the same losses, the same checkpoint */
+    o = opts(&e, b);
+    o.model = init;
+    Seen s2 = {0};
+    cr_assert_eq(nw_train_run(&o, &log, on_step, &s2, NULL, &r), 0, "%s", g_loop_log);
+    for (int k = 0; k < 6; k++)
+        cr_expect_eq(s2.loss[k], s1.loss[k], "step %d", k + 1);
+    same_checkpoint(a, b);
+
+    /* the dump: 6 steps of batch 2, with the reported losses */
+    NwGguf *g;
+    char err[512];
+    cr_assert_eq(nw_gguf_open(&g, dump, err, sizeof(err)), 0, "%s", err);
+    const NwGgufTensor *tt = nw_gguf_find_tensor(g, "batch.text"), *tv = nw_gguf_find_tensor(g, "batch.video");
+    const NwGgufTensor *td = nw_gguf_find_tensor(g, "batch.drop"), *tl = nw_gguf_find_tensor(g, "batch.loss");
+    cr_assert(tt && tv && td && tl && nw_gguf_find_tensor(g, "batch.lr"));
+    cr_expect(tt->type == NW_TYPE_I32 && tt->shape[0] == 6 && tt->shape[1] == 2 && tt->shape[2] == 8);
+    cr_expect(tv->shape[0] == 6 && tv->shape[1] == 2 && tv->shape[2] == 2 * 16);
+    const int32_t *drop = td->data;
+    int dropped = 0;
+    for (int k = 0; k < 12; k++)
+        dropped += drop[k];
+    cr_expect(dropped > 0 && dropped < 12, "cond_drop 0.5: %d of 12 dropped", dropped);
+    for (int k = 0; k < 6; k++)
+        cr_expect_eq(((const float *)tl->data)[k], (float)s1.loss[k]);
+    nw_gguf_close(&g);
+
+    /* --config cannot resume; the checkpoint itself is the model to resume with */
+    o = opts(&e, a);
+    o.config = cfg;
+    o.init_out = init;
+    o.resume = a;
+    log = loop_log();
+    cr_expect_eq(nw_train_run(&o, &log, NULL, NULL, NULL, &r), NUWA_ERR_INVAL);
+    cr_expect(strstr(g_loop_log, "resume") != NULL, "%s", g_loop_log);
+    o = opts(&e, a);
+    o.model = a;
+    o.resume = a;
+    o.steps = 8;
+    log = loop_log();
+    cr_expect_eq(nw_train_run(&o, &log, NULL, NULL, NULL, &r), 0, "%s", g_loop_log);
+    cr_expect(r.start_step == 6 && r.step == 8);
+    env_free(&e);
+}
+
 Test(train_steps, run_errors, .timeout = 60)
 {
     Env e;
