@@ -181,8 +181,8 @@ typedef struct NwDataset NwDataset;
  * caption (token count, ids inside the model's text vocabulary), each error naming the file and
  * line; tokenizes the frames with the model's VQGAN (nuwa_vae_encode) and the captions with its
  * tokenizer (nuwa_tokenize) once, or reads them from the cache when the data, the model's VQGAN
- * and tokenizer and the settings are unchanged (key: sizes and mtimes of the data files + a hash
- * of the VQGAN tensors, merges and text settings). Returns 0, NUWA_ERR_IO, NUWA_ERR_INVAL (bad
+ * and tokenizer and the settings are unchanged (key: device, inode, size and mtime of each data
+ * file, however its path is spelt, + a hash of the VQGAN tensors, merges and text settings). Returns 0, NUWA_ERR_IO, NUWA_ERR_INVAL (bad
  * data), NUWA_ERR_UNSUPPORTED (the model has no transformer or no tokenizer), NUWA_ERR_NOMEM,
  * NUWA_ERR_AGAIN (stopped by the progress callback). */
 int nw_data_open(NwDataset **out, const char *path, const char *model_path, const NwDataParams *p,

@@ -488,7 +488,9 @@ static int cache_key(Open *o, const char *model_path, int truncate, uint64_t *ke
         struct stat st;
         if (stat(o->files[i], &st) != 0)
             return NUWA_ERR_IO;
-        h = fnv(h, o->files[i], strlen(o->files[i]) + 1);
+        /* the file's identity, not its spelling: ../d/clips.rgb and d/clips.rgb are one file */
+        h = fnv_u64(h, (uint64_t)st.st_dev);
+        h = fnv_u64(h, (uint64_t)st.st_ino);
         h = fnv_u64(h, (uint64_t)st.st_size);
         h = fnv_u64(h, (uint64_t)st.st_mtim.tv_sec);
         h = fnv_u64(h, (uint64_t)st.st_mtim.tv_nsec);

@@ -234,6 +234,13 @@ Test(train_loop, data_rgb_dir)
         cr_expect(!memcmp(t1, t2, sizeof(t1)) && !memcmp(v1, v2, sizeof(v1)), "batch %d differs", k);
     }
     nw_data_close(&ds2);
+    /* the same directory spelt another way ("DIR/." ): still the cache */
+    char other[700];
+    snprintf(other, sizeof(other), "%s/.", e.dir);
+    ds2 = open_ok(&e, other, 1);
+    nw_data_info(ds2, &info);
+    cr_expect_eq(info.from_cache, 1, "the cache of %s is not found through %s", e.dir, other);
+    nw_data_close(&ds2);
 
     /* changed data: the cache is not reused, and the new tokens are the new clip's */
     write_clip(e.dir, "b.rgb", 2, 3);
