@@ -53,6 +53,13 @@ void loop_tmp_path(char *buf, size_t len, const char *tag)
     cr_assert_not_null(mkdtemp(buf));
 }
 
+void loop_rm_tree(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
 char g_loop_log[8192];
 
 static void capture(void *opaque, int level, const char *fmt, va_list ap)

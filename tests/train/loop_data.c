@@ -80,9 +80,7 @@ static void env_init(Env *e, const char *tag)
 
 static void env_free(Env *e)
 {
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-    cr_expect_eq(system(cmd), 0);
+    loop_rm_tree(e->dir);
 }
 
 static void write_file(const char *dir, const char *name, const void *data, size_t n)

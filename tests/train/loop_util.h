@@ -14,6 +14,8 @@ void loop_fixture_path(char *buf, size_t len, const char *name);
 void loop_load_plan(const char *fixture, NwGguf **g, NwNuwa *m);
 /* A fresh temporary directory. */
 void loop_tmp_path(char *buf, size_t len, const char *tag);
+/* Removes a directory of loop_tmp_path with everything in it. */
+void loop_rm_tree(const char *dir);
 /* tests/fixtures/nuwa_n1.gguf with a tiny BPE tokenizer ("red" is one id, "green" four) and a
  * text vocabulary of 516 ids, written to path (tests/train/loop_data.c). */
 void loop_make_tok_model(const char *path);

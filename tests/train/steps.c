@@ -203,9 +203,7 @@ static void env_init(Env *e, const char *tag)
 
 static void env_free(Env *e)
 {
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-    cr_expect_eq(system(cmd), 0);
+    loop_rm_tree(e->dir);
 }
 
 static NwTrainRunOpts opts(const Env *e, const char *out)
