@@ -122,24 +122,28 @@ INL void transpose8(__m256 *r)
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* dotf8_c with the eight sums in registers: the lane sums as vectors (multiply, then add), then
- * transposed so that the final adds run over the lanes in order for all eight rows at once. */
+/* dotf8_c with the eight sums in registers: the lane sums as vectors (multiply, then add), the
+ * tail sums per row, then the lanes transposed so that the final adds run over the lanes in
+ * order for all eight rows at once. */
 INL void dotf8(const float *a, const float *const *b, int n, float *s)
 {
-    if (n & 7) {
-        dotf8_c(a, b, n, s);
-        return;
-    }
     __m256 acc[NB];
     for (int t = 0; t < NB; t++)
         acc[t] = _mm256_setzero_ps();
-    for (int c = 0; c < n; c += 8) {
+    int c = 0;
+    for (; c + 8 <= n; c += 8) {
         const __m256 av = _mm256_loadu_ps(a + c);
         for (int t = 0; t < NB; t++)
             acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(av, _mm256_loadu_ps(b[t] + c)));
     }
+    float tail[NB];
+    for (int t = 0; t < NB; t++)
+        tail[t] = 0.f;
+    for (; c < n; c++)
+        for (int t = 0; t < NB; t++)
+            tail[t] += a[c] * b[t][c];
     transpose8(acc);
-    __m256 sum = _mm256_setzero_ps();
+    __m256 sum = _mm256_loadu_ps(tail);
     for (int l = 0; l < 8; l++)
         sum = _mm256_add_ps(sum, acc[l]);
     _mm256_storeu_ps(s, sum);
