@@ -3,8 +3,9 @@
  * reference is libnuwa/ref/train_dense.c; tests/train/dense.c compares them).
  *
  * Determinism (train_ops.h): nothing depends on ctx->n_threads.
- * - The GEMMs of linear_bwd are cut into fixed column chunks, each one single-threaded sgemm
- *   (the pattern of cpu/kernels_tmpl.c: inside our OpenMP team OpenBLAS does not spawn threads).
+ * - The GEMMs of linear_bwd are cut into fixed tiles of rows and columns (never along the inner
+ *   dimension), each one single-threaded sgemm (the pattern of cpu/kernels_tmpl.c: inside our
+ *   OpenMP team OpenBLAS does not spawn threads).
  * - Column sums over rows (db of linear: a column-parallel loop, each column summed over the
  *   rows in order; dg/db of layer norm: at most LN_NCH fixed chunks of rows whose partial sums
  *   are stored per chunk and then added in chunk order, column-parallel) and the loss of cross_entropy (fixed chunks added in
@@ -81,30 +82,38 @@ INL double dot_f(const float *a, const float *b, int n)
 
 /* ---- linear ----------------------------------------------------------------------------------- */
 
-#define LIN_CHUNK 256 /* output columns per sgemm */
+#define LIN_CHUNK 256 /* columns of dx / dW per sgemm */
+#define LIN_ROWS 512  /* rows of dx per sgemm */
+#define LIN_OROWS 128 /* rows of dW per sgemm (its inner dimension, the n rows, is never split) */
 #define COL_BLOCK 64  /* columns per task of a column sum */
 
 static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
                            const float *dy, float *dx, float *dW, float *db)
 {
-    /* tasks: the column chunks of dx (n, i) += dy (n, o) W (o, i), then those of
-     * dW (o, i) += dy^T (o, n) x (n, i); both split along i */
+    /* tasks: the tiles of dx (n, i) += dy (n, o) W (o, i), then those of
+     * dW (o, i) += dy^T (o, n) x (n, i). Every element is one sgemm's sum over the whole inner
+     * dimension, so the tiling changes no bits; tiles of a few million multiply-adds let a
+     * dynamic schedule even out the threads (and a core another process is using). */
     const int nci = (i + LIN_CHUNK - 1) / LIN_CHUNK;
-    const int ntask = (dx ? nci : 0) + (dW ? nci : 0);
+    const int nxr = dx ? (n + LIN_ROWS - 1) / LIN_ROWS : 0, nwr = dW ? (o + LIN_OROWS - 1) / LIN_OROWS : 0;
+    const int nx = nxr * nci, ntask = nx + nwr * nci;
     const int big = (double)n * o * i > 2e6 && ntask > 1;
 #pragma omp parallel num_threads(ctx->n_threads) if (big)
     {
         omp_set_num_threads(1); /* keep OpenBLAS on this thread */
 #pragma omp for schedule(dynamic)
         for (int t = 0; t < ntask; t++) {
-            const int second = !dx || t >= nci, ci = dx && t >= nci ? t - nci : t;
-            const int c0 = ci * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
-            if (!second)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nc, o, 1.f, dy, o, W + c0, i, 1.f,
-                            dx + c0, i);
-            else
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, nc, n, 1.f, dy, o, x + c0, i, 1.f,
-                            dW + c0, i);
+            const int second = t >= nx, tt = second ? t - nx : t;
+            const int c0 = (tt % nci) * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
+            if (!second) {
+                const int r0 = tt / nci * LIN_ROWS, nr = NW_MIN(LIN_ROWS, n - r0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, o, 1.f, dy + (size_t)r0 * o, o,
+                            W + c0, i, 1.f, dx + (size_t)r0 * i + c0, i);
+            } else {
+                const int r0 = tt / nci * LIN_OROWS, nr = NW_MIN(LIN_OROWS, o - r0);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nr, nc, n, 1.f, dy + r0, o, x + c0, i, 1.f,
+                            dW + (size_t)r0 * i + c0, i);
+            }
         }
     }
     if (db) {
