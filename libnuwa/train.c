@@ -324,10 +324,32 @@ static NwCtx sctx(const NwTrainer *t)
     return c;
 }
 
+/* Zeroes a gradient buffer before ops accumulate into it, with the team when it is large (one
+ * core does not saturate the memory bus). */
+static void zero(const NwTrainer *t, float *p, size_t n)
+{
+    const size_t ch = 16384; /* floats per task */
+    const long nch = (long)((n + ch - 1) / ch);
+#pragma omp parallel for num_threads(t->n_threads) schedule(static) if (nch > 4)
+    for (long c = 0; c < nch; c++)
+        memset(p + (size_t)c * ch, 0, sizeof(float) * NW_MIN(ch, n - (size_t)c * ch));
+}
+
+/* dst = src (n floats), with the team when large */
+static void copy(const NwTrainer *t, float *dst, const float *src, size_t n)
+{
+    const size_t ch = 16384;
+    const long nch = (long)((n + ch - 1) / ch);
+#pragma omp parallel for num_threads(t->n_threads) schedule(static) if (nch > 4)
+    for (long c = 0; c < nch; c++)
+        memcpy(dst + (size_t)c * ch, src + (size_t)c * ch, sizeof(float) * NW_MIN(ch, n - (size_t)c * ch));
+}
+
 /* ---- the items' attention ---- */
 
 /* One item's attention work of sublayer s; part: the item's parameter-gradient partials
- * (PART_* offsets; zeroed by for_items, NULL in the forward). */
+ * (part_* below; zeroed by for_items, NULL in the forward). A backward item zeroes its own rows
+ * of the q/k/v gradients before the op accumulates into them. */
 typedef void (*ItemFn)(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part);
 
 /* Runs fn for every item b. With enough items, they run in parallel, one thread each with its
@@ -450,6 +472,8 @@ static void text_attn_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *c
     const int n = s->n, h = m->enc_heads, dh = m->enc_dh, ie = h * dh;
     float *dq = t->g_dq + (size_t)b * n * ie, *dkv = t->g_dkv + (size_t)b * n * 2 * ie;
     const float *kv = s->kv + (size_t)b * n * 2 * ie;
+    memset(dq, 0, sizeof(float) * n * ie); /* the item's rows, zeroed here: in parallel, and cache-warm */
+    memset(dkv, 0, sizeof(float) * n * 2 * ie);
     t->tops->attn_null_bwd(ctx, s->q + (size_t)b * n * ie, ie, kv, 2 * ie, kv + ie, 2 * ie, n, n, h, dh,
                            WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
                            s->P + (size_t)b * n * h * (1 + n), t->g_do + (size_t)b * n * ie, ie, dq, dkv, dkv + ie,
@@ -470,6 +494,8 @@ static void dna_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, fl
     const float *q = s->q + (size_t)b * n * id, *kv = s->kv + (size_t)b * n * 2 * id;
     const float *dout = t->g_do + (size_t)b * n * id;
     float *dq = t->g_dq + (size_t)b * n * id, *dkv = t->g_dkv + (size_t)b * n * 2 * id;
+    memset(dq, 0, sizeof(float) * n * id);
+    memset(dkv, 0, sizeof(float) * n * 2 * id);
     for (int j = 0; j < id; j++) /* the bos row's output is its own value */
         dkv[id + j] += dout[j];
     if (n > 1) {
@@ -487,6 +513,8 @@ static void cross_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, 
     const int n = s->n, h = m->dec_heads, dh = m->dec_dh, id = h * dh, nt = t->nt;
     const float *kv = t->kvt + ((size_t)s->layer * t->batch + b) * nt * 2 * id;
     float *dkv = t->g_dkvt + (size_t)b * nt * 2 * id;
+    memset(t->g_dq + (size_t)b * n * id, 0, sizeof(float) * n * id);
+    memset(dkv, 0, sizeof(float) * nt * 2 * id);
     t->tops->attn_null_bwd(ctx, s->q + (size_t)b * n * id, id, kv, 2 * id, kv + id, 2 * id, n, nt, h, dh,
                            WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
                            s->P + (size_t)b * n * h * (1 + nt), t->g_do + (size_t)b * n * id, id,
@@ -509,7 +537,7 @@ static void sub_fwd(NwTrainer *t, Sub *s, float *const *X)
     NwCtx c = sctx(t);
     const NwCtx *ctx = &c;
     const int d = m->dim, n = s->n, B = t->batch, R = B * n, f = m->ff_inner;
-    memcpy(s->xin, X[s->in], sizeof(float) * R * d);
+    copy(t, s->xin, X[s->in], (size_t)R * d);
     ops->layer_norm(ctx, s->xin, s->nrm, R, d, WP(s->sn->pre_g), WP(s->sn->pre_b), LN_EPS, 0);
     if (s->shift) /* the item's whole prenormed sequence is its ring (cap = n, row = position) */
         for (int b = 0; b < B; b++)
@@ -549,11 +577,6 @@ static void sub_fwd(NwTrainer *t, Sub *s, float *const *X)
 
 /* ---- backward: dX[out] is the gradient of the sublayer's output, dX[in] accumulates ---- */
 
-static void zero(float *p, size_t n)
-{
-    memset(p, 0, sizeof(float) * n);
-}
-
 static void fold_rel_bias(const NwTrainer *t, int li, float *grad)
 {
     const NwNuwa *m = t->m;
@@ -579,17 +602,15 @@ static void sub_bwd(NwTrainer *t, const Sub *s, float *const *dX, float *grad)
     const NwCtx *ctx = &c;
     const int d = m->dim, n = s->n, B = t->batch, R = B * n, f = m->ff_inner, nt = t->nt;
     const size_t nd = (size_t)R * d;
-    zero(t->g_dy, nd);
+    zero(t, t->g_dy, nd);
     tops->layer_norm_bwd(ctx, s->y, R, d, WP(s->sn->post_g), LN_EPS, 0, dX[s->out], t->g_dy, GP(s->sn->post_g),
                          GP(s->sn->post_b));
-    zero(t->g_dsrc, nd);
+    zero(t, t->g_dsrc, nd);
     switch (s->kind) {
     case SUB_TEXT_ATTN: {
         const int h = m->enc_heads, ie = h * m->enc_dh;
-        zero(t->g_do, (size_t)R * ie);
+        zero(t, t->g_do, (size_t)R * ie);
         tops->linear_bwd(ctx, s->o, R, ie, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), NULL);
-        zero(t->g_dq, (size_t)R * ie);
-        zero(t->g_dkv, (size_t)R * 2 * ie);
         for_items(t, s, text_attn_bwd_item, 1);
         fold_attn_parts(t, s->aw, ie, h, grad);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->q), ie, t->g_dq, t->g_dsrc, GP(s->aw->q), NULL);
@@ -599,14 +620,12 @@ static void sub_bwd(NwTrainer *t, const Sub *s, float *const *dX, float *grad)
     case SUB_DNA: {
         const int h = m->dec_heads, id = h * m->dec_dh, K = m->kernel[0] * m->kernel[1] * m->kernel[2];
         const int rb = s->aw->rel_bias != 0;
-        zero(t->g_do, (size_t)R * id);
+        zero(t, t->g_do, (size_t)R * id);
         tops->linear_bwd(ctx, s->o, R, id, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), GP(s->aw->out_b));
-        zero(t->g_dq, (size_t)R * id);
-        zero(t->g_dkv, (size_t)R * 2 * id);
         for_items(t, s, dna_bwd_item, 1);
         fold_parts(t, grad, s->aw->th, 2 * part_inner(t), (size_t)h * h);
         if (rb) { /* B8: the reference crashes for batch > 1; the per-head bias is what batch 1 computes */
-            zero(t->drel, (size_t)K * h);
+            zero(t, t->drel, (size_t)K * h);
             for (int b = 0; b < B; b++) {
                 const float *p = part_drel(t, t->part + (size_t)b * t->part_len);
                 for (int j = 0; j < K * h; j++)
@@ -620,10 +639,8 @@ static void sub_bwd(NwTrainer *t, const Sub *s, float *const *dX, float *grad)
     }
     case SUB_CROSS: {
         const int h = m->dec_heads, id = h * m->dec_dh;
-        zero(t->g_do, (size_t)R * id);
+        zero(t, t->g_do, (size_t)R * id);
         tops->linear_bwd(ctx, s->o, R, id, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), NULL);
-        zero(t->g_dq, (size_t)R * id);
-        zero(t->g_dkvt, (size_t)B * nt * 2 * id);
         for_items(t, s, cross_bwd_item, 1);
         fold_attn_parts(t, s->aw, id, h, grad);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->q), id, t->g_dq, t->g_dsrc, GP(s->aw->q), NULL);
@@ -632,15 +649,15 @@ static void sub_bwd(NwTrainer *t, const Sub *s, float *const *dX, float *grad)
         break;
     }
     default:
-        zero(t->g_da, (size_t)R * f);
+        zero(t, t->g_da, (size_t)R * f);
         tops->linear_bwd(ctx, s->a, R, f, WP(s->fw->w3), d, t->g_dy, t->g_da, GP(s->fw->w3), NULL);
-        zero(t->g_du, (size_t)R * 2 * f);
+        zero(t, t->g_du, (size_t)R * 2 * f);
         tops->geglu_bwd(ctx, s->u, R, f, t->g_da, t->g_du);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->fw->w0), 2 * f, t->g_du, t->g_dsrc, GP(s->fw->w0), NULL);
     }
     const float *dn = t->g_dsrc;
     if (s->shift) {
-        zero(t->g_dn, nd);
+        zero(t, t->g_dn, nd);
         for (int b = 0; b < B; b++)
             tops->token_shift_bwd(ctx, t->g_dsrc + (size_t)b * n * d, n, d, m->fmap, m->T, t->g_dn + (size_t)b * n * d);
         dn = t->g_dn;
@@ -679,10 +696,10 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
         }
     }
     if (m->enc_rev)
-        memcpy(t->tx[1], t->tx[0], sizeof(float) * tnd);
+        copy(t, t->tx[1], t->tx[0], tnd);
     for (int i = 0; i < t->n_enc; i++)
         sub_fwd(t, &t->enc[i], t->tx);
-    memcpy(t->tfin, t->tx[0], sizeof(float) * tnd);
+    copy(t, t->tfin, t->tx[0], tnd);
     if (m->enc_rev)
         ops->add(ctx, t->tfin, t->tx[1], tnd);
     ops->layer_norm(ctx, t->tfin, t->E, TR, d, WP(m->text_norm_g), WP(m->text_norm_b), LN_EPS, 1);
@@ -703,10 +720,10 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
         }
     }
     if (m->dec_rev)
-        memcpy(t->x[1], t->x[0], sizeof(float) * nd);
+        copy(t, t->x[1], t->x[0], nd);
     for (int i = 0; i < t->n_dec; i++)
         sub_fwd(t, &t->dec[i], t->x);
-    memcpy(t->xfin, t->x[0], sizeof(float) * nd);
+    copy(t, t->xfin, t->x[0], nd);
     if (m->dec_rev)
         ops->add(ctx, t->xfin, t->x[1], nd);
     ops->layer_norm(ctx, t->xfin, t->yfin, DR, d, WP(m->video_norm_g), WP(m->video_norm_b), LN_EPS, 1);
@@ -715,14 +732,14 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
     const double loss = tops->cross_entropy(ctx, t->logits, DR, V, vid, t->dlogits);
 
     /* backward: head, decoder, inputs */
-    zero(t->dyfin, nd);
+    zero(t, t->dyfin, nd);
     tops->linear_bwd(ctx, t->yfin, DR, d, WP(m->to_logits), V, t->dlogits, t->dyfin, GP(m->to_logits), NULL);
-    zero(t->dx[0], nd);
+    zero(t, t->dx[0], nd);
     tops->layer_norm_bwd(ctx, t->xfin, DR, d, WP(m->video_norm_g), LN_EPS, 1, t->dyfin, t->dx[0],
                          GP(m->video_norm_g), GP(m->video_norm_b));
     if (m->dec_rev)
-        memcpy(t->dx[1], t->dx[0], sizeof(float) * nd);
-    zero(t->dE, tnd);
+        copy(t, t->dx[1], t->dx[0], nd);
+    zero(t, t->dE, tnd);
     for (int i = t->n_dec - 1; i >= 0; i--)
         sub_bwd(t, &t->dec[i], t->dx, grad);
     if (m->dec_rev)
@@ -751,11 +768,11 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
     }
 
     /* text side (a dropped item's rows receive exactly zero gradient, docs/TRAINING.md §4) */
-    zero(t->dtx[0], tnd);
+    zero(t, t->dtx[0], tnd);
     tops->layer_norm_bwd(ctx, t->tfin, TR, d, WP(m->text_norm_g), LN_EPS, 1, t->dE, t->dtx[0], GP(m->text_norm_g),
                          GP(m->text_norm_b));
     if (m->enc_rev)
-        memcpy(t->dtx[1], t->dtx[0], sizeof(float) * tnd);
+        copy(t, t->dtx[1], t->dtx[0], tnd);
     for (int i = t->n_enc - 1; i >= 0; i--)
         sub_bwd(t, &t->enc[i], t->dtx, grad);
     if (m->enc_rev)
