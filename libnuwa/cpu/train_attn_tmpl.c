@@ -22,10 +22,11 @@
  *  1. over blocks of query rows (independent): PT, dPT = dout.v and dS (the talking-heads
  *     transpose mixes all heads of a row, so a row's heads are done together), kept in scratch;
  *     dq of the row; the dth and dbias sums per block (added in block order at the end).
- *  2. over ranges of key rows: every thread walks all (query, column) pairs in order and adds
- *     those whose key row is in its range to dk and dv (column 0, the null/bos key, belongs to
- *     the last range). A key row's contributions are thus added in (query, column) order
- *     however the rows are split, so the split may follow the team size.
+ *  2. over ranges of key rows: each key row sums its (query, column) entries in that order
+ *     (3DNA: from lists inverting the index list; attn_null: column r + 1 of every query), in
+ *     registers, and adds the sums to its dk and dv rows (column 0, the null/bos key, belongs
+ *     to the last range). A row's sums do not depend on how the rows are split, so the split
+ *     may follow the team size.
  * Called with one thread (the trainer runs the items of a batch in parallel, one per thread),
  * both phases are plain loops over the whole item.
  */
@@ -392,6 +393,7 @@ typedef struct Bwd {
     int nkeys;            /* key rows: cap (3DNA) or m */
     float *part;          /* per row block: dbias ((nt - 1) x heads) */
     double *pth;          /* per row block: heads x heads of dth */
+    int32_t *off, *ent_i, *ent_j; /* 3DNA: key row r's entries are off[r] .. off[r+1]-1 */
 } Bwd;
 
 static size_t r16(size_t x)
@@ -494,47 +496,131 @@ INL void bwd_row(const Bwd *b, int i, float *acc, float *part, double *pth)
     }
 }
 
-/* Adds query row i's contribution through column j (entry o of pt/ds) to the key gradient rows
- * dk, dv (either may be NULL). */
-INL void key_add(const Bwd *b, int i, size_t o, float *dk, float *dv)
+/* The sums of one key row (or of column 0) over its (query, column) entries in order: for each
+ * head, ak = sum scale*dS * q and av = sum PT * dout over the entries, then dk += ak, dv += av
+ * (either may be NULL). Entries: (ei[e], ej[e]) for e < cnt, or (e, jfix) when ei is NULL
+ * (every query reads the column). ak, av: dh floats each. */
+INL void key_sum_c(const Bwd *b, const int32_t *ei, const int32_t *ej, int cnt, int jfix, float *dk, float *dv,
+                   float *ak, float *av)
 {
     const Attn *a = &b->a;
     const int heads = a->heads, dh = a->dh, nt = a->nt;
-    const float *qi = a->q + (size_t)i * a->ldq, *dor = a->dout + (size_t)i * a->lddo;
     for (int hd = 0; hd < heads; hd++) {
-        const float sc = a->scale * b->ds[o + (size_t)hd * nt], w = b->pt[o + (size_t)hd * nt];
         const int h0 = hd * dh;
+#pragma omp simd
+        for (int c = 0; c < dh; c++)
+            ak[c] = 0.f, av[c] = 0.f;
+        for (int e = 0; e < cnt; e++) {
+            const int i = ei ? ei[e] : e;
+            const size_t o = ((size_t)i * heads + hd) * nt + (ei ? ej[e] : jfix);
+            const float sc = a->scale * b->ds[o], w = b->pt[o];
+            const float *qi = a->q + (size_t)i * a->ldq + h0, *dor = a->dout + (size_t)i * a->lddo + h0;
+#pragma omp simd
+            for (int c = 0; c < dh; c++) {
+                ak[c] += sc * qi[c];
+                av[c] += w * dor[c];
+            }
+        }
         if (dk)
 #pragma omp simd
             for (int c = 0; c < dh; c++)
-                dk[h0 + c] += sc * qi[h0 + c];
+                dk[h0 + c] += ak[c];
         if (dv)
 #pragma omp simd
             for (int c = 0; c < dh; c++)
-                dv[h0 + c] += w * dor[h0 + c];
+                dv[h0 + c] += av[c];
     }
 }
 
-/* Phase 2, key rows [r0, r1) (and column 0 when col0): every (query, column) pair in order. */
-INL void bwd_keys(const Bwd *b, int r0, int r1, int col0)
+#if defined(__AVX2__)
+/* key_sum_c with 32 columns of both sums in registers (the same operations in the same order). */
+INL void key_sum(const Bwd *b, const int32_t *ei, const int32_t *ej, int cnt, int jfix, float *dk, float *dv,
+                 float *ak, float *av)
 {
     const Attn *a = &b->a;
-    const int nt = a->nt, nk = nt - 1, heads = a->heads;
-    const int keys = (b->dk || b->dv) && r0 < r1, zero = col0 && (b->dk0 || b->dv0);
-    for (int i = 0; i < a->n; i++) {
-        const size_t o = (size_t)i * heads * nt;
-        if (zero)
-            key_add(b, i, o, b->dk0, b->dv0);
-        if (!keys)
-            continue;
-        const int32_t *ix = a->idx ? a->idx + (size_t)i * nk : NULL;
-        for (int j = 1; j < nt; j++) {
-            const int r = ix ? ix[j - 1] : j - 1;
-            if (r < r0 || r >= r1)
-                continue;
-            key_add(b, i, o + j, b->dk ? b->dk + (size_t)r * a->ldk : NULL, b->dv ? b->dv + (size_t)r * a->ldv : NULL);
-        }
+    const int heads = a->heads, dh = a->dh, nt = a->nt;
+    if (dh & 31) {
+        key_sum_c(b, ei, ej, cnt, jfix, dk, dv, ak, av);
+        return;
     }
+    for (int hd = 0; hd < heads; hd++)
+        for (int c0 = hd * dh; c0 < (hd + 1) * dh; c0 += 32) {
+            __m256 k0 = _mm256_setzero_ps(), k1 = k0, k2 = k0, k3 = k0, v0 = k0, v1 = k0, v2 = k0, v3 = k0;
+            for (int e = 0; e < cnt; e++) {
+                const int i = ei ? ei[e] : e;
+                const size_t o = ((size_t)i * heads + hd) * nt + (ei ? ej[e] : jfix);
+                const __m256 sc = _mm256_set1_ps(a->scale * b->ds[o]), w = _mm256_set1_ps(b->pt[o]);
+                const float *qi = a->q + (size_t)i * a->ldq + c0, *dor = a->dout + (size_t)i * a->lddo + c0;
+                k0 = _mm256_add_ps(k0, _mm256_mul_ps(sc, _mm256_loadu_ps(qi)));
+                k1 = _mm256_add_ps(k1, _mm256_mul_ps(sc, _mm256_loadu_ps(qi + 8)));
+                k2 = _mm256_add_ps(k2, _mm256_mul_ps(sc, _mm256_loadu_ps(qi + 16)));
+                k3 = _mm256_add_ps(k3, _mm256_mul_ps(sc, _mm256_loadu_ps(qi + 24)));
+                v0 = _mm256_add_ps(v0, _mm256_mul_ps(w, _mm256_loadu_ps(dor)));
+                v1 = _mm256_add_ps(v1, _mm256_mul_ps(w, _mm256_loadu_ps(dor + 8)));
+                v2 = _mm256_add_ps(v2, _mm256_mul_ps(w, _mm256_loadu_ps(dor + 16)));
+                v3 = _mm256_add_ps(v3, _mm256_mul_ps(w, _mm256_loadu_ps(dor + 24)));
+            }
+            if (dk) {
+                float *d = dk + c0;
+                _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), k0));
+                _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), k1));
+                _mm256_storeu_ps(d + 16, _mm256_add_ps(_mm256_loadu_ps(d + 16), k2));
+                _mm256_storeu_ps(d + 24, _mm256_add_ps(_mm256_loadu_ps(d + 24), k3));
+            }
+            if (dv) {
+                float *d = dv + c0;
+                _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), v0));
+                _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), v1));
+                _mm256_storeu_ps(d + 16, _mm256_add_ps(_mm256_loadu_ps(d + 16), v2));
+                _mm256_storeu_ps(d + 24, _mm256_add_ps(_mm256_loadu_ps(d + 24), v3));
+            }
+        }
+}
+#else
+#define key_sum key_sum_c
+#endif
+
+/* Phase 2, key rows [r0, r1) (and column 0 when col0). */
+INL void bwd_keys(const Bwd *b, int r0, int r1, int col0, float *ak, float *av)
+{
+    const Attn *a = &b->a;
+    if (col0 && (b->dk0 || b->dv0))
+        key_sum(b, NULL, NULL, a->n, 0, b->dk0, b->dv0, ak, av);
+    if (!b->dk && !b->dv)
+        return;
+    for (int r = r0; r < r1; r++) {
+        float *dk = b->dk ? b->dk + (size_t)r * a->ldk : NULL, *dv = b->dv ? b->dv + (size_t)r * a->ldv : NULL;
+        if (a->idx)
+            key_sum(b, b->ent_i + b->off[r], b->ent_j + b->off[r], b->off[r + 1] - b->off[r], 0, dk, dv, ak, av);
+        else /* attn_null: key r is column r + 1 of every query */
+            key_sum(b, NULL, NULL, a->n, r + 1, dk, dv, ak, av);
+    }
+}
+
+/* 3DNA: the inverse of the index list, each key row's (query, column) entries in that order. */
+static void build_lists(const Bwd *b)
+{
+    const Attn *a = &b->a;
+    const int nk = a->nt - 1;
+    int32_t *off = b->off;
+    memset(off, 0, ((size_t)b->nkeys + 1) * sizeof(int32_t));
+    for (size_t e = 0; e < (size_t)a->n * nk; e++)
+        if (a->idx[e] >= 0)
+            off[a->idx[e] + 1]++;
+    for (int r = 0; r < b->nkeys; r++)
+        off[r + 1] += off[r];
+    /* off[r] runs ahead as the fill cursor of row r, then everything shifts back by one row */
+    for (int i = 0; i < a->n; i++)
+        for (int j = 1; j <= nk; j++) {
+            const int r = a->idx[(size_t)i * nk + j - 1];
+            if (r >= 0) {
+                b->ent_i[off[r]] = i;
+                b->ent_j[off[r]++] = j;
+            }
+        }
+    for (int r = b->nkeys; r > 0; r--)
+        off[r] = off[r - 1];
+    off[0] = 0;
 }
 
 static void bwd_phases(const NwCtx *ctx, const Bwd *b)
@@ -543,7 +629,7 @@ static void bwd_phases(const NwCtx *ctx, const Bwd *b)
     const size_t pf = part_floats(b->a.heads, b->a.nt), hh = (size_t)b->a.heads * b->a.heads;
 #pragma omp parallel num_threads(ctx->n_threads) if (ctx->n_threads > 1 && b->a.n > 4)
     {
-        float acc[1024]; /* dh <= 1024 */
+        float acc[2 * 1024]; /* dh <= 1024 */
 #pragma omp for schedule(static)
         for (int blk = 0; blk < nb; blk++) {
             const int i1 = NW_MIN(b->a.n, (blk + 1) * RB);
@@ -554,14 +640,18 @@ static void bwd_phases(const NwCtx *ctx, const Bwd *b)
         const int T = omp_get_num_threads();
 #pragma omp for schedule(static)
         for (int c = 0; c < T; c++)
-            bwd_keys(b, (int)((long)b->nkeys * c / T), (int)((long)b->nkeys * (c + 1) / T), c == T - 1);
+            bwd_keys(b, (int)((long)b->nkeys * c / T), (int)((long)b->nkeys * (c + 1) / T), c == T - 1, acc,
+                     acc + 1024);
     }
 }
 
-static size_t bwd_floats(int n, int heads, int nt)
+/* pt, dpt, ds; the row blocks' partials; 3DNA (lists): the key lists (nkeys + 1 offsets and
+ * two entries per index) */
+static size_t bwd_floats(int n, int heads, int nt, int lists, int nkeys)
 {
     const size_t nb = (size_t)(n + RB - 1) / RB;
-    return r16((size_t)n * heads * nt) * 3 + nb * part_floats(heads, nt) + r16(nb * heads * heads * 2);
+    return r16((size_t)n * heads * nt) * 3 + nb * part_floats(heads, nt) + r16(nb * heads * heads * 2) +
+           (lists ? r16((size_t)nkeys + 1) + 2 * r16((size_t)n * (nt - 1)) : 0);
 }
 
 /* Carves the scratch and runs both phases. */
@@ -573,6 +663,15 @@ static void bwd_run(const NwCtx *ctx, Bwd *b, float *s)
     b->part = s;
     s += nb * part_floats(b->a.heads, b->a.nt);
     b->pth = (double *)s;
+    s += r16(nb * b->a.heads * b->a.heads * 2);
+    if (b->a.idx) {
+        b->off = (int32_t *)s;
+        s += r16((size_t)b->nkeys + 1);
+        b->ent_i = (int32_t *)s;
+        s += r16((size_t)b->a.n * (b->a.nt - 1));
+        b->ent_j = (int32_t *)s;
+        build_lists(b);
+    }
     const int heads = b->a.heads, nbk = (b->a.n + RB - 1) / RB;
     const size_t pf = part_floats(heads, b->a.nt), hh = (size_t)heads * heads;
     memset(b->part, 0, (size_t)nbk * pf * sizeof(float));
@@ -597,7 +696,7 @@ static void bwd_run(const NwCtx *ctx, Bwd *b, float *s)
 static size_t attn_null_bwd_scratch_cpu(int n, int m, int heads, int n_threads)
 {
     (void)n_threads;
-    return bwd_floats(n, heads, m + 1);
+    return bwd_floats(n, heads, m + 1, 0, m);
 }
 
 static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const float *k, int ldk, const float *v,
@@ -615,7 +714,7 @@ static void attn_null_bwd_cpu(const NwCtx *ctx, const float *q, int ldq, const f
 static size_t attn_3dna_bwd_scratch_cpu(const NwDna *g, int n, int heads, int n_threads)
 {
     (void)n_threads;
-    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1);
+    return idx_floats(g, n) + bwd_floats(n, heads, g->kf * g->kh * g->kw + 1, 1, g->cap);
 }
 
 static void attn_3dna_bwd_cpu(const NwCtx *ctx, const NwDna *g, int t0, const float *q, int ldq, const float *k,
