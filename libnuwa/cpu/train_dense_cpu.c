@@ -84,35 +84,36 @@ INL double dot_f(const float *a, const float *b, int n)
 
 #define LIN_CHUNK 256 /* columns of dx / dW per sgemm */
 #define LIN_ROWS 512  /* rows of dx per sgemm */
-#define LIN_OROWS 128 /* rows of dW per sgemm (its inner dimension, the n rows, is never split) */
+#define LIN_OROWS 256 /* rows of dW per sgemm (its inner dimension, the n rows, is never split) */
 #define COL_BLOCK 64  /* columns per task of a column sum */
 
 static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
                            const float *dy, float *dx, float *dW, float *db)
 {
-    /* tasks: the tiles of dx (n, i) += dy (n, o) W (o, i), then those of
-     * dW (o, i) += dy^T (o, n) x (n, i). Every element is one sgemm's sum over the whole inner
-     * dimension, so the tiling changes no bits; tiles of a few million multiply-adds let a
-     * dynamic schedule even out the threads (and a core another process is using). */
+    /* tasks: the tiles of dW (o, i) += dy^T (o, n) x (n, i), then those of
+     * dx (n, i) += dy (n, o) W (o, i). Every element is one sgemm's sum over the whole inner
+     * dimension, so the tiling changes no bits; tiles of some ten million multiply-adds, the
+     * larger (dW: inner dimension n) first, let a dynamic schedule even out the threads (and a
+     * core another process is using). */
     const int nci = (i + LIN_CHUNK - 1) / LIN_CHUNK;
-    const int nxr = dx ? (n + LIN_ROWS - 1) / LIN_ROWS : 0, nwr = dW ? (o + LIN_OROWS - 1) / LIN_OROWS : 0;
-    const int nx = nxr * nci, ntask = nx + nwr * nci;
+    const int nwr = dW ? (o + LIN_OROWS - 1) / LIN_OROWS : 0, nxr = dx ? (n + LIN_ROWS - 1) / LIN_ROWS : 0;
+    const int nw = nwr * nci, ntask = nw + nxr * nci;
     const int big = (double)n * o * i > 2e6 && ntask > 1;
 #pragma omp parallel num_threads(ctx->n_threads) if (big)
     {
         omp_set_num_threads(1); /* keep OpenBLAS on this thread */
 #pragma omp for schedule(dynamic)
         for (int t = 0; t < ntask; t++) {
-            const int second = t >= nx, tt = second ? t - nx : t;
+            const int second = t >= nw, tt = second ? t - nw : t;
             const int c0 = (tt % nci) * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
             if (!second) {
-                const int r0 = tt / nci * LIN_ROWS, nr = NW_MIN(LIN_ROWS, n - r0);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, o, 1.f, dy + (size_t)r0 * o, o,
-                            W + c0, i, 1.f, dx + (size_t)r0 * i + c0, i);
-            } else {
                 const int r0 = tt / nci * LIN_OROWS, nr = NW_MIN(LIN_OROWS, o - r0);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nr, nc, n, 1.f, dy + r0, o, x + c0, i, 1.f,
                             dW + (size_t)r0 * i + c0, i);
+            } else {
+                const int r0 = tt / nci * LIN_ROWS, nr = NW_MIN(LIN_ROWS, n - r0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, o, 1.f, dy + (size_t)r0 * o, o,
+                            W + c0, i, 1.f, dx + (size_t)r0 * i + c0, i);
             }
         }
     }
