@@ -65,7 +65,7 @@ struct NwTrainer {
     float *scratch;
     size_t scratch_len;  /* one op call with the whole team */
     size_t item_scratch; /* one op call of an item running on one thread (each thread has its own) */
-    float *part;         /* per item: the attention's parameter gradients (PART floats) */
+    float *part;         /* per item: the attention's parameter gradients (part_len floats, part_*()) */
     size_t part_len;
 };
 
