@@ -25,9 +25,9 @@ CPPFLAGS := -I. -Iinclude -Ilibnuwa -Itests -Itests/support -DNUWA_BUILDING_LIB
 LIB_SRCS := $(filter-out %_tmpl.c,$(wildcard libnuwa/*.c libnuwa/ref/*.c libnuwa/cpu/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 # The optimised CPU kernels are one template compiled once per instruction set.
-LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_generic.o
+LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_generic.o $(BUILD)/obj/libnuwa/cpu/train_attn_generic.o
 ifneq ($(filter x86_64%,$(ARCH)),)
-LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o
+LIB_OBJS += $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o $(BUILD)/obj/libnuwa/cpu/train_attn_avx2.o
 CPPFLAGS += -DNW_HAVE_X86=1
 endif
 # The CUDA backend: host code in libnuwa/cuda/ (cudnn_conv.c only with cuDNN), device code in
@@ -70,6 +70,14 @@ $(BUILD)/obj/libnuwa/cpu/kernels_generic.o: libnuwa/cpu/kernels_tmpl.c config.ma
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -DNW_ISA=generic -c $< -o $@
 
 $(BUILD)/obj/libnuwa/cpu/kernels_avx2.o: libnuwa/cpu/kernels_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -mavx2 -mfma -DNW_ISA=avx2 -c $< -o $@
+
+$(BUILD)/obj/libnuwa/cpu/train_attn_generic.o: libnuwa/cpu/train_attn_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -DNW_ISA=generic -c $< -o $@
+
+$(BUILD)/obj/libnuwa/cpu/train_attn_avx2.o: libnuwa/cpu/train_attn_tmpl.c config.mak $(wildcard libnuwa/*.h libnuwa/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O3 -mavx2 -mfma -DNW_ISA=avx2 -c $< -o $@
 

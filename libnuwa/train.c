@@ -15,10 +15,14 @@
  * (y1 = x1 + f(x2), y2 = x2 + g(y1)), and since we keep all activations the reversible backward
  * is ordinary backprop: the gradient of `out` is read, the gradient of `in` accumulated.
  *
+ * The attention of a sublayer runs per item; with enough items they run in parallel, one
+ * thread each (for_items): fewer and larger parallel regions than the ops' own row splits.
+ *
  * Host memory only (the ref and cpu tables), so embedding gathers, residual copies and the
  * folding of derived tables are plain loops here.
  */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "internal.h"
@@ -59,7 +63,10 @@ struct NwTrainer {
     NwW pos_ax[3];
     NwW *rel_ax; /* (dec_depth, 3) */
     float *scratch;
-    size_t scratch_len;
+    size_t scratch_len;  /* one op call with the whole team */
+    size_t item_scratch; /* one op call of an item running on one thread (each thread has its own) */
+    float *part;         /* per item: the attention's parameter gradients (part_len floats, part_*()) */
+    size_t part_len;
 };
 
 /* ---- layout: one arena, counted then carved ---- */
@@ -140,7 +147,8 @@ static void layout(NwTrainer *t, Arena *A)
     t->g_du = take(A, (size_t)rows * 2 * f);
     t->g_da = take(A, (size_t)rows * f);
     t->drel = take(A, (size_t)K * m->dec_heads);
-    t->scratch = take(A, t->scratch_len + 16);
+    t->part = take(A, (size_t)B * t->part_len);
+    t->scratch = take(A, NW_MAX(t->scratch_len, (size_t)t->n_threads * t->item_scratch) + 16);
 }
 
 /* ---- parameters behind the derived tables ---- */
@@ -252,14 +260,25 @@ int nw_trainer_create(NwTrainer **out, const NwNuwa *m, const NwOps *ops, const 
             add_sub(s++, SUB_FF, l, 0, 1, N, sh, &L->sn_ff2, NULL, &L->ff2);
         }
     }
-    size_t sc = NW_MAX(tops->attn_null_bwd_scratch(nt, nt, m->enc_heads, n_threads),
-                       tops->attn_null_bwd_scratch(N, nt, m->dec_heads, n_threads));
-    for (int l = 0; l < m->dec_depth; l++) {
-        const NwDna g = layer_dna(t, l);
-        sc = NW_MAX(sc, tops->attn_3dna_fwd_scratch(&g, N - 1, m->dec_heads, n_threads));
-        sc = NW_MAX(sc, tops->attn_3dna_bwd_scratch(&g, N - 1, m->dec_heads, n_threads));
+    size_t sc = 0, si = 0;
+    for (int k = 0; k < 2; k++) { /* k = 0: the whole team; 1: one thread (an item of for_items) */
+        const int th = k ? 1 : n_threads;
+        size_t c = NW_MAX(tops->attn_null_bwd_scratch(nt, nt, m->enc_heads, th),
+                          tops->attn_null_bwd_scratch(N, nt, m->dec_heads, th));
+        for (int l = 0; l < m->dec_depth; l++) {
+            const NwDna g = layer_dna(t, l);
+            c = NW_MAX(c, tops->attn_3dna_fwd_scratch(&g, N - 1, m->dec_heads, th));
+            c = NW_MAX(c, tops->attn_3dna_bwd_scratch(&g, N - 1, m->dec_heads, th));
+        }
+        *(k ? &si : &sc) = c;
     }
     t->scratch_len = sc;
+    t->item_scratch = (si + 15) & ~(size_t)15; /* each thread's piece 64-byte aligned */
+    /* per item: null_k/bos-key and null_v/bos-value gradients, dth and the 3DNA bias gradient */
+    const int hmax = NW_MAX(m->enc_heads, m->dec_heads);
+    const size_t imax = (size_t)NW_MAX(m->enc_heads * m->enc_dh, m->dec_heads * m->dec_dh);
+    t->part_len = (2 * imax + (size_t)hmax * hmax + (size_t)m->kernel[0] * m->kernel[1] * m->kernel[2] * m->dec_heads +
+                   15) & ~(size_t)15;
     Arena A = {NULL, 0};
     layout(t, &A);
     t->arena = nw_calloc(A.off, sizeof(float));
@@ -305,68 +324,245 @@ static NwCtx sctx(const NwTrainer *t)
     return c;
 }
 
+/* Zeroes a gradient buffer before ops accumulate into it, with the team when it is large (one
+ * core does not saturate the memory bus). */
+static void zero(const NwTrainer *t, float *p, size_t n)
+{
+    const size_t ch = 16384; /* floats per task */
+    const long nch = (long)((n + ch - 1) / ch);
+#pragma omp parallel for num_threads(t->n_threads) schedule(static) if (nch > 4)
+    for (long c = 0; c < nch; c++)
+        memset(p + (size_t)c * ch, 0, sizeof(float) * NW_MIN(ch, n - (size_t)c * ch));
+}
+
+/* dst = src (n floats), with the team when large */
+static void copy(const NwTrainer *t, float *dst, const float *src, size_t n)
+{
+    const size_t ch = 16384;
+    const long nch = (long)((n + ch - 1) / ch);
+#pragma omp parallel for num_threads(t->n_threads) schedule(static) if (nch > 4)
+    for (long c = 0; c < nch; c++)
+        memcpy(dst + (size_t)c * ch, src + (size_t)c * ch, sizeof(float) * NW_MIN(ch, n - (size_t)c * ch));
+}
+
+/* ---- the items' attention ---- */
+
+/* One item's attention work of sublayer s; part: the item's parameter-gradient partials
+ * (part_* below; zeroed by for_items, NULL in the forward). A backward item zeroes its own rows
+ * of the q/k/v gradients before the op accumulates into them. */
+typedef void (*ItemFn)(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part);
+
+/* Runs fn for every item b. With enough items, they run in parallel, one thread each with its
+ * own scratch (an op's results do not depend on its thread count); else one after another,
+ * each op using the whole team. An item's parameter gradients go to its own partials (part),
+ * added in item order by the caller, so both ways give the same bits. Dynamic: a busy core
+ * takes fewer items. */
+static void for_items(NwTrainer *t, const Sub *s, ItemFn fn, int with_part)
+{
+    const int B = t->batch, T = t->n_threads;
+    if (with_part)
+        memset(t->part, 0, sizeof(float) * (size_t)B * t->part_len);
+    /* an item per thread when the items divide evenly (or are many): else a round of a few
+     * items would leave threads idle */
+    if (T > 1 && B >= T && (B % T == 0 || B >= 4 * T)) {
+#pragma omp parallel for num_threads(T) schedule(dynamic)
+        for (int b = 0; b < B; b++) {
+            const NwCtx c = {1, t->scratch + (size_t)omp_get_thread_num() * t->item_scratch, t->item_scratch, NULL,
+                             NULL};
+            fn(t, s, b, &c, with_part ? t->part + (size_t)b * t->part_len : NULL);
+        }
+    } else {
+        const NwCtx c = sctx(t);
+        for (int b = 0; b < B; b++)
+            fn(t, s, b, &c, with_part ? t->part + (size_t)b * t->part_len : NULL);
+    }
+}
+
+/* The partials' layout: null/bos key and value gradients (inner each), dth (heads^2), the
+ * 3DNA bias gradient (K x heads). */
+static float *part_dk0(const NwTrainer *t, float *part)
+{
+    (void)t;
+    return part;
+}
+
+static size_t part_inner(const NwTrainer *t)
+{
+    const NwNuwa *m = t->m;
+    return (size_t)NW_MAX(m->enc_heads * m->enc_dh, m->dec_heads * m->dec_dh);
+}
+
+static float *part_dv0(const NwTrainer *t, float *part)
+{
+    return part + part_inner(t);
+}
+
+static float *part_dth(const NwTrainer *t, float *part)
+{
+    return part + 2 * part_inner(t);
+}
+
+static float *part_drel(const NwTrainer *t, float *part)
+{
+    const int h = NW_MAX(t->m->enc_heads, t->m->dec_heads);
+    return part + 2 * part_inner(t) + (size_t)h * h;
+}
+
+/* grad[w .. w+n) += the items' partials at offset off, in item order (w = 0: not wanted) */
+static void fold_parts(const NwTrainer *t, float *grad, NwW w, size_t off, size_t n)
+{
+    if (!w)
+        return;
+    for (int b = 0; b < t->batch; b++) {
+        const float *p = t->part + (size_t)b * t->part_len + off;
+        for (size_t i = 0; i < n; i++)
+            grad[w + i] += p[i];
+    }
+}
+
+static void text_attn_fwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const NwOps *ops = t->ops;
+    const int n = s->n, h = m->enc_heads, dh = m->enc_dh, ie = h * dh;
+    float *q = s->q + (size_t)b * n * ie, *kv = s->kv + (size_t)b * n * 2 * ie;
+    (void)part;
+    if (m->rotary) { /* q, k and v (B15), as the inference encoder */
+        const float *fr = WP(m->inv_freq);
+        ops->rotary(ctx, q, n, ie, h, dh, m->rot_dim, fr, 0);
+        ops->rotary(ctx, kv, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
+        ops->rotary(ctx, kv + ie, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
+    }
+    t->tops->attn_null_fwd(ctx, q, ie, kv, 2 * ie, kv + ie, 2 * ie, n, n, h, dh, WP(s->aw->null_k), WP(s->aw->null_v),
+                           t->keep_text + (size_t)b * t->nt, WP(s->aw->th), 1.f / sqrtf((float)dh),
+                           s->o + (size_t)b * n * ie, ie, s->P + (size_t)b * n * h * (1 + n));
+}
+
+static void dna_fwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const int n = s->n, h = m->dec_heads, dh = m->dec_dh, id = h * dh;
+    const int nP = h * (1 + m->kernel[0] * m->kernel[1] * m->kernel[2]);
+    const float *q = s->q + (size_t)b * n * id, *kv = s->kv + (size_t)b * n * 2 * id;
+    float *o = s->o + (size_t)b * n * id;
+    (void)part;
+    memcpy(o, kv + id, sizeof(float) * id); /* the bos row attends only to itself */
+    if (n > 1) {
+        const NwDna g = layer_dna(t, s->layer);
+        t->tops->attn_3dna_fwd(ctx, &g, 0, q + id, id, kv + 2 * id, kv + 3 * id, 2 * id, kv, kv + id, n - 1, h, dh,
+                               WP(s->aw->rel_bias), WP(s->aw->th), 1.f / sqrtf((float)dh), o + id, id,
+                               s->P + (size_t)b * n * nP);
+    }
+}
+
+static void cross_fwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const int n = s->n, h = m->dec_heads, dh = m->dec_dh, id = h * dh, nt = t->nt;
+    const float *kv = t->kvt + ((size_t)s->layer * t->batch + b) * nt * 2 * id;
+    (void)part;
+    t->tops->attn_null_fwd(ctx, s->q + (size_t)b * n * id, id, kv, 2 * id, kv + id, 2 * id, n, nt, h, dh,
+                           WP(s->aw->null_k), WP(s->aw->null_v), t->keep_ctx + (size_t)b * nt, WP(s->aw->th),
+                           1.f / sqrtf((float)dh), s->o + (size_t)b * n * id, id, s->P + (size_t)b * n * h * (1 + nt));
+}
+
+static void text_attn_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const int n = s->n, h = m->enc_heads, dh = m->enc_dh, ie = h * dh;
+    float *dq = t->g_dq + (size_t)b * n * ie, *dkv = t->g_dkv + (size_t)b * n * 2 * ie;
+    const float *kv = s->kv + (size_t)b * n * 2 * ie;
+    memset(dq, 0, sizeof(float) * n * ie); /* the item's rows, zeroed here: in parallel, and cache-warm */
+    memset(dkv, 0, sizeof(float) * n * 2 * ie);
+    t->tops->attn_null_bwd(ctx, s->q + (size_t)b * n * ie, ie, kv, 2 * ie, kv + ie, 2 * ie, n, n, h, dh,
+                           WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
+                           s->P + (size_t)b * n * h * (1 + n), t->g_do + (size_t)b * n * ie, ie, dq, dkv, dkv + ie,
+                           part_dk0(t, part), part_dv0(t, part), part_dth(t, part));
+    if (m->rotary) {
+        const float *fr = WP(m->inv_freq);
+        t->tops->rotary_bwd(ctx, dq, n, ie, h, dh, m->rot_dim, fr, 0);
+        t->tops->rotary_bwd(ctx, dkv, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
+        t->tops->rotary_bwd(ctx, dkv + ie, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
+    }
+}
+
+static void dna_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const int n = s->n, h = m->dec_heads, dh = m->dec_dh, id = h * dh;
+    const int nP = h * (1 + m->kernel[0] * m->kernel[1] * m->kernel[2]);
+    const float *q = s->q + (size_t)b * n * id, *kv = s->kv + (size_t)b * n * 2 * id;
+    const float *dout = t->g_do + (size_t)b * n * id;
+    float *dq = t->g_dq + (size_t)b * n * id, *dkv = t->g_dkv + (size_t)b * n * 2 * id;
+    memset(dq, 0, sizeof(float) * n * id);
+    memset(dkv, 0, sizeof(float) * n * 2 * id);
+    for (int j = 0; j < id; j++) /* the bos row's output is its own value */
+        dkv[id + j] += dout[j];
+    if (n > 1) {
+        const NwDna g = layer_dna(t, s->layer);
+        t->tops->attn_3dna_bwd(ctx, &g, 0, q + id, id, kv + 2 * id, kv + 3 * id, 2 * id, kv, kv + id, n - 1, h, dh,
+                               WP(s->aw->rel_bias), WP(s->aw->th), 1.f / sqrtf((float)dh), s->P + (size_t)b * n * nP,
+                               dout + id, id, dq + id, dkv + 2 * id, dkv + 3 * id, dkv, dkv + id,
+                               s->aw->rel_bias ? part_drel(t, part) : NULL, part_dth(t, part));
+    }
+}
+
+static void cross_bwd_item(NwTrainer *t, const Sub *s, int b, const NwCtx *ctx, float *part)
+{
+    const NwNuwa *m = t->m;
+    const int n = s->n, h = m->dec_heads, dh = m->dec_dh, id = h * dh, nt = t->nt;
+    const float *kv = t->kvt + ((size_t)s->layer * t->batch + b) * nt * 2 * id;
+    float *dkv = t->g_dkvt + (size_t)b * nt * 2 * id;
+    memset(t->g_dq + (size_t)b * n * id, 0, sizeof(float) * n * id);
+    memset(dkv, 0, sizeof(float) * nt * 2 * id);
+    t->tops->attn_null_bwd(ctx, s->q + (size_t)b * n * id, id, kv, 2 * id, kv + id, 2 * id, n, nt, h, dh,
+                           WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
+                           s->P + (size_t)b * n * h * (1 + nt), t->g_do + (size_t)b * n * id, id,
+                           t->g_dq + (size_t)b * n * id, dkv, dkv + id, part_dk0(t, part), part_dv0(t, part),
+                           part_dth(t, part));
+}
+
+/* The items' null key/value and talking-heads gradients of attention weights aw (inner, heads). */
+static void fold_attn_parts(const NwTrainer *t, const NwAttnW *aw, int inner, int h, float *grad)
+{
+    fold_parts(t, grad, aw->null_k, 0, (size_t)inner);
+    fold_parts(t, grad, aw->null_v, part_inner(t), (size_t)inner);
+    fold_parts(t, grad, aw->th, 2 * part_inner(t), (size_t)h * h);
+}
+
 static void sub_fwd(NwTrainer *t, Sub *s, float *const *X)
 {
     const NwNuwa *m = t->m;
     const NwOps *ops = t->ops;
-    const NwTrainOps *tops = t->tops;
     NwCtx c = sctx(t);
     const NwCtx *ctx = &c;
-    const int d = m->dim, n = s->n, B = t->batch, R = B * n, f = m->ff_inner, nt = t->nt;
-    memcpy(s->xin, X[s->in], sizeof(float) * R * d);
+    const int d = m->dim, n = s->n, B = t->batch, R = B * n, f = m->ff_inner;
+    copy(t, s->xin, X[s->in], (size_t)R * d);
     ops->layer_norm(ctx, s->xin, s->nrm, R, d, WP(s->sn->pre_g), WP(s->sn->pre_b), LN_EPS, 0);
     if (s->shift) /* the item's whole prenormed sequence is its ring (cap = n, row = position) */
         for (int b = 0; b < B; b++)
             ops->token_shift(ctx, s->nrm + (size_t)b * n * d, n, 0, n, d, m->fmap, m->T, s->src + (size_t)b * n * d);
     switch (s->kind) {
     case SUB_TEXT_ATTN: {
-        const int h = m->enc_heads, dh = m->enc_dh, ie = h * dh;
+        const int ie = m->enc_heads * m->enc_dh;
         ops->linear(ctx, s->src, R, d, WP(s->aw->q), ie, NULL, s->q);
         ops->linear(ctx, s->src, R, d, WP(s->aw->kv), 2 * ie, NULL, s->kv);
-        for (int b = 0; b < B; b++) {
-            float *q = s->q + (size_t)b * n * ie, *kv = s->kv + (size_t)b * n * 2 * ie;
-            if (m->rotary) { /* q, k and v (B15), as the inference encoder */
-                const float *fr = WP(m->inv_freq);
-                ops->rotary(ctx, q, n, ie, h, dh, m->rot_dim, fr, 0);
-                ops->rotary(ctx, kv, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
-                ops->rotary(ctx, kv + ie, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
-            }
-            tops->attn_null_fwd(ctx, q, ie, kv, 2 * ie, kv + ie, 2 * ie, n, n, h, dh, WP(s->aw->null_k),
-                                WP(s->aw->null_v), t->keep_text + (size_t)b * nt, WP(s->aw->th), 1.f / sqrtf((float)dh),
-                                s->o + (size_t)b * n * ie, ie, s->P + (size_t)b * n * h * (1 + n));
-        }
+        for_items(t, s, text_attn_fwd_item, 0);
         ops->linear(ctx, s->o, R, ie, WP(s->aw->out), d, NULL, s->y);
         break;
     }
     case SUB_DNA: {
-        const int h = m->dec_heads, dh = m->dec_dh, id = h * dh;
-        const int nP = h * (1 + m->kernel[0] * m->kernel[1] * m->kernel[2]);
+        const int id = m->dec_heads * m->dec_dh;
         ops->linear(ctx, s->src, R, d, WP(s->aw->q), id, NULL, s->q);
         ops->linear(ctx, s->src, R, d, WP(s->aw->kv), 2 * id, NULL, s->kv);
-        for (int b = 0; b < B; b++) {
-            const float *q = s->q + (size_t)b * n * id, *kv = s->kv + (size_t)b * n * 2 * id;
-            float *o = s->o + (size_t)b * n * id;
-            memcpy(o, kv + id, sizeof(float) * id); /* the bos row attends only to itself */
-            if (n > 1) {
-                const NwDna g = layer_dna(t, s->layer);
-                tops->attn_3dna_fwd(ctx, &g, 0, q + id, id, kv + 2 * id, kv + 3 * id, 2 * id, kv, kv + id, n - 1, h, dh,
-                                    WP(s->aw->rel_bias), WP(s->aw->th), 1.f / sqrtf((float)dh), o + id, id,
-                                    s->P + (size_t)b * n * nP);
-            }
-        }
+        for_items(t, s, dna_fwd_item, 0);
         ops->linear(ctx, s->o, R, id, WP(s->aw->out), d, WP(s->aw->out_b), s->y);
         break;
     }
     case SUB_CROSS: {
-        const int h = m->dec_heads, dh = m->dec_dh, id = h * dh;
+        const int id = m->dec_heads * m->dec_dh;
         ops->linear(ctx, s->src, R, d, WP(s->aw->q), id, NULL, s->q);
-        for (int b = 0; b < B; b++) {
-            const float *kv = t->kvt + ((size_t)s->layer * B + b) * nt * 2 * id;
-            tops->attn_null_fwd(ctx, s->q + (size_t)b * n * id, id, kv, 2 * id, kv + id, 2 * id, n, nt, h, dh,
-                                WP(s->aw->null_k), WP(s->aw->null_v), t->keep_ctx + (size_t)b * nt, WP(s->aw->th),
-                                1.f / sqrtf((float)dh), s->o + (size_t)b * n * id, id,
-                                s->P + (size_t)b * n * h * (1 + nt));
-        }
+        for_items(t, s, cross_fwd_item, 0);
         ops->linear(ctx, s->o, R, id, WP(s->aw->out), d, NULL, s->y);
         break;
     }
@@ -380,11 +576,6 @@ static void sub_fwd(NwTrainer *t, Sub *s, float *const *X)
 }
 
 /* ---- backward: dX[out] is the gradient of the sublayer's output, dX[in] accumulates ---- */
-
-static void zero(float *p, size_t n)
-{
-    memset(p, 0, sizeof(float) * n);
-}
 
 static void fold_rel_bias(const NwTrainer *t, int li, float *grad)
 {
@@ -411,95 +602,62 @@ static void sub_bwd(NwTrainer *t, const Sub *s, float *const *dX, float *grad)
     const NwCtx *ctx = &c;
     const int d = m->dim, n = s->n, B = t->batch, R = B * n, f = m->ff_inner, nt = t->nt;
     const size_t nd = (size_t)R * d;
-    zero(t->g_dy, nd);
+    zero(t, t->g_dy, nd);
     tops->layer_norm_bwd(ctx, s->y, R, d, WP(s->sn->post_g), LN_EPS, 0, dX[s->out], t->g_dy, GP(s->sn->post_g),
                          GP(s->sn->post_b));
-    zero(t->g_dsrc, nd);
+    zero(t, t->g_dsrc, nd);
     switch (s->kind) {
     case SUB_TEXT_ATTN: {
-        const int h = m->enc_heads, dh = m->enc_dh, ie = h * dh;
-        zero(t->g_do, (size_t)R * ie);
+        const int h = m->enc_heads, ie = h * m->enc_dh;
+        zero(t, t->g_do, (size_t)R * ie);
         tops->linear_bwd(ctx, s->o, R, ie, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), NULL);
-        zero(t->g_dq, (size_t)R * ie);
-        zero(t->g_dkv, (size_t)R * 2 * ie);
-        for (int b = 0; b < B; b++) {
-            float *dq = t->g_dq + (size_t)b * n * ie, *dkv = t->g_dkv + (size_t)b * n * 2 * ie;
-            const float *kv = s->kv + (size_t)b * n * 2 * ie;
-            tops->attn_null_bwd(ctx, s->q + (size_t)b * n * ie, ie, kv, 2 * ie, kv + ie, 2 * ie, n, n, h, dh,
-                                WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
-                                s->P + (size_t)b * n * h * (1 + n), t->g_do + (size_t)b * n * ie, ie, dq, dkv,
-                                dkv + ie, GP(s->aw->null_k), GP(s->aw->null_v), GP(s->aw->th));
-            if (m->rotary) {
-                const float *fr = WP(m->inv_freq);
-                tops->rotary_bwd(ctx, dq, n, ie, h, dh, m->rot_dim, fr, 0);
-                tops->rotary_bwd(ctx, dkv, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
-                tops->rotary_bwd(ctx, dkv + ie, n, 2 * ie, h, dh, m->rot_dim, fr, 0);
-            }
-        }
+        for_items(t, s, text_attn_bwd_item, 1);
+        fold_attn_parts(t, s->aw, ie, h, grad);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->q), ie, t->g_dq, t->g_dsrc, GP(s->aw->q), NULL);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->kv), 2 * ie, t->g_dkv, t->g_dsrc, GP(s->aw->kv), NULL);
         break;
     }
     case SUB_DNA: {
-        const int h = m->dec_heads, dh = m->dec_dh, id = h * dh;
-        const int K = m->kernel[0] * m->kernel[1] * m->kernel[2], nP = h * (1 + K);
+        const int h = m->dec_heads, id = h * m->dec_dh, K = m->kernel[0] * m->kernel[1] * m->kernel[2];
         const int rb = s->aw->rel_bias != 0;
-        zero(t->g_do, (size_t)R * id);
+        zero(t, t->g_do, (size_t)R * id);
         tops->linear_bwd(ctx, s->o, R, id, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), GP(s->aw->out_b));
-        zero(t->g_dq, (size_t)R * id);
-        zero(t->g_dkv, (size_t)R * 2 * id);
-        if (rb)
-            zero(t->drel, (size_t)K * h);
-        for (int b = 0; b < B; b++) {
-            const float *q = s->q + (size_t)b * n * id, *kv = s->kv + (size_t)b * n * 2 * id;
-            const float *dout = t->g_do + (size_t)b * n * id;
-            float *dq = t->g_dq + (size_t)b * n * id, *dkv = t->g_dkv + (size_t)b * n * 2 * id;
-            for (int j = 0; j < id; j++) /* the bos row's output is its own value */
-                dkv[id + j] += dout[j];
-            if (n > 1) {
-                const NwDna g = layer_dna(t, s->layer);
-                tops->attn_3dna_bwd(ctx, &g, 0, q + id, id, kv + 2 * id, kv + 3 * id, 2 * id, kv, kv + id, n - 1, h,
-                                    dh, WP(s->aw->rel_bias), WP(s->aw->th), 1.f / sqrtf((float)dh),
-                                    s->P + (size_t)b * n * nP, dout + id, id, dq + id, dkv + 2 * id, dkv + 3 * id,
-                                    dkv, dkv + id, rb ? t->drel : NULL, GP(s->aw->th));
+        for_items(t, s, dna_bwd_item, 1);
+        fold_parts(t, grad, s->aw->th, 2 * part_inner(t), (size_t)h * h);
+        if (rb) { /* B8: the reference crashes for batch > 1; the per-head bias is what batch 1 computes */
+            zero(t, t->drel, (size_t)K * h);
+            for (int b = 0; b < B; b++) {
+                const float *p = part_drel(t, t->part + (size_t)b * t->part_len);
+                for (int j = 0; j < K * h; j++)
+                    t->drel[j] += p[j];
             }
-        }
-        if (rb) /* B8: the reference crashes for batch > 1; the per-head bias is what batch 1 computes */
             fold_rel_bias(t, s->layer, grad);
+        }
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->q), id, t->g_dq, t->g_dsrc, GP(s->aw->q), NULL);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->kv), 2 * id, t->g_dkv, t->g_dsrc, GP(s->aw->kv), NULL);
         break;
     }
     case SUB_CROSS: {
-        const int h = m->dec_heads, dh = m->dec_dh, id = h * dh;
-        zero(t->g_do, (size_t)R * id);
+        const int h = m->dec_heads, id = h * m->dec_dh;
+        zero(t, t->g_do, (size_t)R * id);
         tops->linear_bwd(ctx, s->o, R, id, WP(s->aw->out), d, t->g_dy, t->g_do, GP(s->aw->out), NULL);
-        zero(t->g_dq, (size_t)R * id);
-        zero(t->g_dkvt, (size_t)B * nt * 2 * id);
-        for (int b = 0; b < B; b++) {
-            const float *kv = t->kvt + ((size_t)s->layer * B + b) * nt * 2 * id;
-            float *dkv = t->g_dkvt + (size_t)b * nt * 2 * id;
-            tops->attn_null_bwd(ctx, s->q + (size_t)b * n * id, id, kv, 2 * id, kv + id, 2 * id, n, nt, h, dh,
-                                WP(s->aw->null_k), WP(s->aw->null_v), WP(s->aw->th), 1.f / sqrtf((float)dh),
-                                s->P + (size_t)b * n * h * (1 + nt), t->g_do + (size_t)b * n * id, id,
-                                t->g_dq + (size_t)b * n * id, dkv, dkv + id, GP(s->aw->null_k), GP(s->aw->null_v),
-                                GP(s->aw->th));
-        }
+        for_items(t, s, cross_bwd_item, 1);
+        fold_attn_parts(t, s->aw, id, h, grad);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->aw->q), id, t->g_dq, t->g_dsrc, GP(s->aw->q), NULL);
         /* the text side: keys/values are projections of the encoder output */
         tops->linear_bwd(ctx, t->E, B * nt, d, WP(s->aw->kv), 2 * id, t->g_dkvt, t->dE, GP(s->aw->kv), NULL);
         break;
     }
     default:
-        zero(t->g_da, (size_t)R * f);
+        zero(t, t->g_da, (size_t)R * f);
         tops->linear_bwd(ctx, s->a, R, f, WP(s->fw->w3), d, t->g_dy, t->g_da, GP(s->fw->w3), NULL);
-        zero(t->g_du, (size_t)R * 2 * f);
+        zero(t, t->g_du, (size_t)R * 2 * f);
         tops->geglu_bwd(ctx, s->u, R, f, t->g_da, t->g_du);
         tops->linear_bwd(ctx, s->src, R, d, WP(s->fw->w0), 2 * f, t->g_du, t->g_dsrc, GP(s->fw->w0), NULL);
     }
     const float *dn = t->g_dsrc;
     if (s->shift) {
-        zero(t->g_dn, nd);
+        zero(t, t->g_dn, nd);
         for (int b = 0; b < B; b++)
             tops->token_shift_bwd(ctx, t->g_dsrc + (size_t)b * n * d, n, d, m->fmap, m->T, t->g_dn + (size_t)b * n * d);
         dn = t->g_dn;
@@ -538,10 +696,10 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
         }
     }
     if (m->enc_rev)
-        memcpy(t->tx[1], t->tx[0], sizeof(float) * tnd);
+        copy(t, t->tx[1], t->tx[0], tnd);
     for (int i = 0; i < t->n_enc; i++)
         sub_fwd(t, &t->enc[i], t->tx);
-    memcpy(t->tfin, t->tx[0], sizeof(float) * tnd);
+    copy(t, t->tfin, t->tx[0], tnd);
     if (m->enc_rev)
         ops->add(ctx, t->tfin, t->tx[1], tnd);
     ops->layer_norm(ctx, t->tfin, t->E, TR, d, WP(m->text_norm_g), WP(m->text_norm_b), LN_EPS, 1);
@@ -562,10 +720,10 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
         }
     }
     if (m->dec_rev)
-        memcpy(t->x[1], t->x[0], sizeof(float) * nd);
+        copy(t, t->x[1], t->x[0], nd);
     for (int i = 0; i < t->n_dec; i++)
         sub_fwd(t, &t->dec[i], t->x);
-    memcpy(t->xfin, t->x[0], sizeof(float) * nd);
+    copy(t, t->xfin, t->x[0], nd);
     if (m->dec_rev)
         ops->add(ctx, t->xfin, t->x[1], nd);
     ops->layer_norm(ctx, t->xfin, t->yfin, DR, d, WP(m->video_norm_g), WP(m->video_norm_b), LN_EPS, 1);
@@ -574,14 +732,14 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
     const double loss = tops->cross_entropy(ctx, t->logits, DR, V, vid, t->dlogits);
 
     /* backward: head, decoder, inputs */
-    zero(t->dyfin, nd);
+    zero(t, t->dyfin, nd);
     tops->linear_bwd(ctx, t->yfin, DR, d, WP(m->to_logits), V, t->dlogits, t->dyfin, GP(m->to_logits), NULL);
-    zero(t->dx[0], nd);
+    zero(t, t->dx[0], nd);
     tops->layer_norm_bwd(ctx, t->xfin, DR, d, WP(m->video_norm_g), LN_EPS, 1, t->dyfin, t->dx[0],
                          GP(m->video_norm_g), GP(m->video_norm_b));
     if (m->dec_rev)
-        memcpy(t->dx[1], t->dx[0], sizeof(float) * nd);
-    zero(t->dE, tnd);
+        copy(t, t->dx[1], t->dx[0], nd);
+    zero(t, t->dE, tnd);
     for (int i = t->n_dec - 1; i >= 0; i--)
         sub_bwd(t, &t->dec[i], t->dx, grad);
     if (m->dec_rev)
@@ -610,11 +768,11 @@ static double batch(NwTrainer *t, const int32_t *text, const int32_t *vid, const
     }
 
     /* text side (a dropped item's rows receive exactly zero gradient, docs/TRAINING.md §4) */
-    zero(t->dtx[0], tnd);
+    zero(t, t->dtx[0], tnd);
     tops->layer_norm_bwd(ctx, t->tfin, TR, d, WP(m->text_norm_g), LN_EPS, 1, t->dE, t->dtx[0], GP(m->text_norm_g),
                          GP(m->text_norm_b));
     if (m->enc_rev)
-        memcpy(t->dtx[1], t->dtx[0], sizeof(float) * tnd);
+        copy(t, t->dtx[1], t->dtx[0], tnd);
     for (int i = t->n_enc - 1; i >= 0; i--)
         sub_bwd(t, &t->enc[i], t->dtx, grad);
     if (m->enc_rev)

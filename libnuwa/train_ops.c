@@ -11,11 +11,27 @@ void nw_train_ops_init_ref(NwTrainOps *o)
     o->name = "ref";
 }
 
+void nw_train_fill_attn_cpu_generic(NwTrainOps *o);
+#if defined(NW_HAVE_X86)
+void nw_train_fill_attn_cpu_avx2(NwTrainOps *o);
+#endif
+
+void nw_train_fill_attn_cpu(NwTrainOps *o, unsigned cpu_flags)
+{
+#if defined(NW_HAVE_X86)
+    if (cpu_flags & NW_CPU_AVX2) {
+        nw_train_fill_attn_cpu_avx2(o);
+        return;
+    }
+#endif
+    (void)cpu_flags;
+    nw_train_fill_attn_cpu_generic(o);
+}
+
 void nw_train_ops_init_cpu(NwTrainOps *o, unsigned cpu_flags)
 {
-    (void)cpu_flags; /* one build for every x86-64 level: the GEMMs are OpenBLAS's */
     nw_train_ops_init_ref(o);
     nw_train_fill_dense_cpu(o);
-    nw_train_fill_attn_cpu(o);
+    nw_train_fill_attn_cpu(o, cpu_flags);
     o->name = "cpu";
 }

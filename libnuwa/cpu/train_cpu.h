@@ -13,7 +13,8 @@ void nw_train_fill_dense_cpu(NwTrainOps *o);
 void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max);
 
-/* attn_null_fwd/_bwd, attn_3dna_fwd/_bwd and their scratch queries (cpu/train_attn_cpu.c). */
-void nw_train_fill_attn_cpu(NwTrainOps *o);
+/* attn_null_fwd/_bwd, attn_3dna_fwd/_bwd and their scratch queries (cpu/train_attn_tmpl.c),
+ * the variant for cpu_flags (ops.h NW_CPU_*); every variant gives the same bits. */
+void nw_train_fill_attn_cpu(NwTrainOps *o, unsigned cpu_flags);
 
 #endif

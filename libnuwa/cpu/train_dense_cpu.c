@@ -3,8 +3,9 @@
  * reference is libnuwa/ref/train_dense.c; tests/train/dense.c compares them).
  *
  * Determinism (train_ops.h): nothing depends on ctx->n_threads.
- * - The GEMMs of linear_bwd are cut into fixed column chunks, each one single-threaded sgemm
- *   (the pattern of cpu/kernels_tmpl.c: inside our OpenMP team OpenBLAS does not spawn threads).
+ * - The GEMMs of linear_bwd are cut into fixed tiles of rows and columns (never along the inner
+ *   dimension), each one single-threaded sgemm (the pattern of cpu/kernels_tmpl.c: inside our
+ *   OpenMP team OpenBLAS does not spawn threads).
  * - Column sums over rows (db of linear: a column-parallel loop, each column summed over the
  *   rows in order; dg/db of layer norm: at most LN_NCH fixed chunks of rows whose partial sums
  *   are stored per chunk and then added in chunk order, column-parallel) and the loss of cross_entropy (fixed chunks added in
@@ -32,8 +33,17 @@
 
 #define LANES 8
 
-/* sum of x (n): LANES float partial sums per block of 512, blocks added in double */
-static double sum_f(const float *x, int n)
+#define INL static inline __attribute__((always_inline))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static int have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* sum of x (n): LANES float partial sums per block of 512, blocks added in double (inlined, so
+ * that the AVX2 functions get vector code for it) */
+INL double sum_f(const float *x, int n)
 {
     double total = 0;
     int i = 0;
@@ -52,7 +62,7 @@ static double sum_f(const float *x, int n)
 }
 
 /* sum of a * b, same scheme */
-static double dot_f(const float *a, const float *b, int n)
+INL double dot_f(const float *a, const float *b, int n)
 {
     double total = 0;
     int i = 0;
@@ -72,30 +82,39 @@ static double dot_f(const float *a, const float *b, int n)
 
 /* ---- linear ----------------------------------------------------------------------------------- */
 
-#define LIN_CHUNK 256 /* output columns per sgemm */
+#define LIN_CHUNK 256 /* columns of dx / dW per sgemm */
+#define LIN_ROWS 512  /* rows of dx per sgemm */
+#define LIN_OROWS 256 /* rows of dW per sgemm (its inner dimension, the n rows, is never split) */
 #define COL_BLOCK 64  /* columns per task of a column sum */
 
 static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const float *W, int o,
                            const float *dy, float *dx, float *dW, float *db)
 {
-    /* tasks: the column chunks of dx (n, i) += dy (n, o) W (o, i), then those of
-     * dW (o, i) += dy^T (o, n) x (n, i); both split along i */
+    /* tasks: the tiles of dW (o, i) += dy^T (o, n) x (n, i), then those of
+     * dx (n, i) += dy (n, o) W (o, i). Every element is one sgemm's sum over the whole inner
+     * dimension, so the tiling changes no bits; tiles of some ten million multiply-adds, the
+     * larger (dW: inner dimension n) first, let a dynamic schedule even out the threads (and a
+     * core another process is using). */
     const int nci = (i + LIN_CHUNK - 1) / LIN_CHUNK;
-    const int ntask = (dx ? nci : 0) + (dW ? nci : 0);
+    const int nwr = dW ? (o + LIN_OROWS - 1) / LIN_OROWS : 0, nxr = dx ? (n + LIN_ROWS - 1) / LIN_ROWS : 0;
+    const int nw = nwr * nci, ntask = nw + nxr * nci;
     const int big = (double)n * o * i > 2e6 && ntask > 1;
 #pragma omp parallel num_threads(ctx->n_threads) if (big)
     {
         omp_set_num_threads(1); /* keep OpenBLAS on this thread */
 #pragma omp for schedule(dynamic)
         for (int t = 0; t < ntask; t++) {
-            const int second = !dx || t >= nci, ci = dx && t >= nci ? t - nci : t;
-            const int c0 = ci * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
-            if (!second)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nc, o, 1.f, dy, o, W + c0, i, 1.f,
-                            dx + c0, i);
-            else
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, nc, n, 1.f, dy, o, x + c0, i, 1.f,
-                            dW + c0, i);
+            const int second = t >= nw, tt = second ? t - nw : t;
+            const int c0 = (tt % nci) * LIN_CHUNK, nc = NW_MIN(LIN_CHUNK, i - c0);
+            if (!second) {
+                const int r0 = tt / nci * LIN_OROWS, nr = NW_MIN(LIN_OROWS, o - r0);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nr, nc, n, 1.f, dy + r0, o, x + c0, i, 1.f,
+                            dW + (size_t)r0 * i + c0, i);
+            } else {
+                const int r0 = tt / nci * LIN_ROWS, nr = NW_MIN(LIN_ROWS, n - r0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, o, 1.f, dy + (size_t)r0 * o, o,
+                            W + c0, i, 1.f, dx + (size_t)r0 * i + c0, i);
+            }
         }
     }
     if (db) {
@@ -122,6 +141,89 @@ static void linear_bwd_cpu(const NwCtx *ctx, const float *x, int n, int i, const
 #define LN_MAXD 8192  /* larger rows: the reference (stack VLAs per thread) */
 #define LN_PARTS 16384 /* doubles of per-chunk partial column sums (on the caller's stack) */
 
+/* The arguments of one call. */
+typedef struct LnBwd {
+    const float *x, *g, *dy;
+    float *dx;
+    int d, stable, through_max, cols;
+    float eps;
+} LnBwd;
+
+/* Rows i0 .. i1-1: dx, and when cols the rows' dg (part[0..d)) and db (part[d..2d)) terms added
+ * to the chunk's double sums. h, gy: d floats of the thread's. */
+INL void ln_bwd_rows_body(const LnBwd *a, int i0, int i1, double *part, float *h, float *gy)
+{
+    const int d = a->d;
+    for (int i = i0; i < i1; i++) {
+        const float *xr = a->x + (size_t)i * d, *dyr = a->dy + (size_t)i * d;
+        float m = 1.f;
+        int nmax = 0;
+        if (a->stable) {
+            m = -FLT_MAX;
+            for (int j = 0; j < d; j++)
+                m = m > xr[j] ? m : xr[j];
+            for (int j = 0; j < d; j++)
+                nmax += xr[j] == m;
+        }
+        /* h = x / m for now */
+        if (a->stable)
+#pragma omp simd
+            for (int j = 0; j < d; j++)
+                h[j] = xr[j] / m;
+        else
+            memcpy(h, xr, sizeof(float) * d);
+        const float mean = (float)(sum_f(h, d) / d);
+#pragma omp simd
+        for (int j = 0; j < d; j++)
+            h[j] -= mean;
+        const double var = dot_f(h, h, d) / d;
+        const float rstd = (float)(1.0 / sqrt(var + a->eps));
+#pragma omp simd
+        for (int j = 0; j < d; j++) {
+            h[j] *= rstd;
+            gy[j] = dyr[j] * a->g[j];
+        }
+        if (a->cols)
+#pragma omp simd
+            for (int j = 0; j < d; j++) {
+                part[j] += (double)(dyr[j] * h[j]);
+                part[d + j] += dyr[j];
+            }
+        if (!a->dx)
+            continue;
+        const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
+        const float c = rstd / m;
+        float *dxr = a->dx + (size_t)i * d;
+        if (a->stable && a->through_max) {
+            /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
+             * ds is formed in gy (no longer needed) */
+            for (int j = 0; j < d; j++)
+                gy[j] = rstd * (gy[j] - A - h[j] * B);
+            double sds = 0;
+            for (int j = 0; j < d; j++)
+                sds += (double)gy[j] * xr[j];
+            const float share = (float)(-sds / ((double)m * m) / nmax);
+            for (int j = 0; j < d; j++)
+                dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
+        } else {
+#pragma omp simd
+            for (int j = 0; j < d; j++)
+                dxr[j] += c * (gy[j] - A - h[j] * B);
+        }
+    }
+}
+
+/* The same float operations (ISO C: no contraction) with AVX2 vectors where the CPU has them. */
+AVX2 static void ln_bwd_rows_avx2(const LnBwd *a, int i0, int i1, double *part, float *h, float *gy)
+{
+    ln_bwd_rows_body(a, i0, i1, part, h, gy);
+}
+
+static void ln_bwd_rows_base(const LnBwd *a, int i0, int i1, double *part, float *h, float *gy)
+{
+    ln_bwd_rows_body(a, i0, i1, part, h, gy);
+}
+
 void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, const float *g, float eps,
                               int stable, const float *dy, float *dx, float *dg, float *db, int through_max)
 {
@@ -131,6 +233,9 @@ void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, co
         return;
     }
     const int cols = dg || db;
+    const LnBwd a = {x, g, dy, dx, d, stable, through_max, cols, eps};
+    void (*rows)(const LnBwd *, int, int, double *, float *, float *) =
+        have_avx2() ? ln_bwd_rows_avx2 : ln_bwd_rows_base;
     const int crow = NW_MAX(LN_CHUNK, (n + LN_NCH - 1) / LN_NCH);
     const int nch = (n + crow - 1) / crow;
     /* chunks run in groups of gch; each chunk's partial column sums go to its own row of parts,
@@ -147,62 +252,10 @@ void nw_layer_norm_bwd_ex_cpu(const NwCtx *ctx, const float *x, int n, int d, co
             const int c1 = NW_MIN(nch, c0 + gch);
 #pragma omp for schedule(static)
             for (int ch = c0; ch < c1; ch++) {
-                const int i0 = ch * crow, i1 = NW_MIN(n, i0 + crow);
                 double *part = parts + (size_t)(ch - c0) * 2 * d * cols;
                 if (cols)
                     memset(part, 0, sizeof(double) * 2 * d);
-                for (int i = i0; i < i1; i++) {
-                    const float *xr = x + (size_t)i * d, *dyr = dy + (size_t)i * d;
-                    float m = 1.f;
-                    int nmax = 0;
-                    if (stable) {
-                        m = -FLT_MAX;
-                        for (int j = 0; j < d; j++)
-                            m = m > xr[j] ? m : xr[j];
-                        for (int j = 0; j < d; j++)
-                            nmax += xr[j] == m;
-                    }
-                    /* h = x / m for now */
-                    if (stable)
-                        for (int j = 0; j < d; j++)
-                            h[j] = xr[j] / m;
-                    else
-                        memcpy(h, xr, sizeof(float) * d);
-                    const float mean = (float)(sum_f(h, d) / d);
-                    for (int j = 0; j < d; j++)
-                        h[j] -= mean;
-                    const double var = dot_f(h, h, d) / d;
-                    const float rstd = (float)(1.0 / sqrt(var + eps));
-                    for (int j = 0; j < d; j++) {
-                        h[j] *= rstd;
-                        gy[j] = dyr[j] * g[j];
-                    }
-                    if (cols)
-                        for (int j = 0; j < d; j++) {
-                            part[j] += (double)(dyr[j] * h[j]);
-                            part[d + j] += dyr[j];
-                        }
-                    if (!dx)
-                        continue;
-                    const float A = (float)(sum_f(gy, d) / d), B = (float)(dot_f(gy, h, d) / d);
-                    const float c = rstd / m;
-                    float *dxr = dx + (size_t)i * d;
-                    if (stable && through_max) {
-                        /* dm = -(1/m) sum_j ds_j s_j with s_j = h_j / rstd + mean, ds_j = rstd (gy_j - A - h_j B);
-                         * ds is formed in gy (no longer needed) */
-                        for (int j = 0; j < d; j++)
-                            gy[j] = rstd * (gy[j] - A - h[j] * B);
-                        double sds = 0;
-                        for (int j = 0; j < d; j++)
-                            sds += (double)gy[j] * xr[j];
-                        const float share = (float)(-sds / ((double)m * m) / nmax);
-                        for (int j = 0; j < d; j++)
-                            dxr[j] += xr[j] == m ? gy[j] / m + share : gy[j] / m;
-                    } else {
-                        for (int j = 0; j < d; j++)
-                            dxr[j] += c * (gy[j] - A - h[j] * B);
-                    }
-                }
+                rows(&a, ch * crow, NW_MIN(n, (ch + 1) * crow), part, h, gy);
             }
             if (cols) {
 #pragma omp for schedule(static)
@@ -256,7 +309,7 @@ __attribute__((target("avx2,fma"))) static void geglu_bwd_avx2(const NwCtx *ctx,
 
 static void geglu_bwd_cpu(const NwCtx *ctx, const float *u, int n, int f, const float *da, float *du)
 {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (have_avx2()) {
         geglu_bwd_avx2(ctx, u, n, f, da, du);
         return;
     }
@@ -377,7 +430,7 @@ static void adamw_cpu(const NwCtx *ctx, float *p, const float *grad, float *m, f
 {
     NwTrainOps ref;
     nw_train_fill_dense_ref(&ref);
-    const int vec = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int vec = have_avx2();
     const long nch = (long)((n + ADAM_CHUNK - 1) / ADAM_CHUNK);
 #pragma omp parallel for num_threads(ctx->n_threads) schedule(static) if (nch > 1)
     for (long ch = 0; ch < nch; ch++) {

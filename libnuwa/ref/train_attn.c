@@ -2,7 +2,7 @@
  * ref/train_attn.c — reference forward-for-training and backward of the two attention ops of
  * the NUWA transformer (train_ops.h): attention with a null key/value (attn_null) and the 3DNA
  * gathered attention over a whole sequence (attn_3dna). Plain loops, double accumulation, one
- * query row at a time: the spec the CPU version (cpu/train_attn_cpu.c) is tested against.
+ * query row at a time: the spec the CPU version (cpu/train_attn_tmpl.c) is tested against.
  *
  * Forward, per query row i, head hd, key column j (column 0 = null key / bos key):
  *   s[hd,j]  = scale*q.k_j (+ bias[j-1, hd] for 3DNA keys j >= 1), masked keys -FLT_MAX

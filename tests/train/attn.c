@@ -5,7 +5,7 @@
  *      L = sum(dout * out) through the reference inference forward (ops.h), for every input
  *      that has a gradient, with masks, dilation, several kernels, 1..4 heads, odd dh;
  *  (b) the CPU version against the reference (odd shapes and a realistic layer), bit-identical
- *      for 1, 2 and 3 threads;
+ *      for 1, 2 and 3 threads and for both instruction-set variants (generic, AVX2);
  *  (c) the training forward's `out` bit-identical to the inference op of the same table, P
  *      rows summing to 1 with masked keys exactly 0;
  *  (d) accumulation (+=) and NULL gradient pointers, and nothing written past a row.
@@ -250,12 +250,24 @@ static NwTrainOps ref_table(void)
     return t;
 }
 
-static NwTrainOps cpu_table(void)
+/* The CPU table of one instruction-set variant (flags: NW_CPU_*). */
+static NwTrainOps cpu_table(unsigned flags)
 {
     NwTrainOps t = ref_table();
-    t.name = "cpu";
-    nw_train_fill_attn_cpu(&t);
+    t.name = flags & NW_CPU_AVX2 ? "cpu-avx2" : "cpu-generic";
+    nw_train_fill_attn_cpu(&t, flags);
     return t;
+}
+
+/* The CPU variants this CPU runs: the generic build, and AVX2 where available. They must give
+ * the same bits (the same float operations in the same order). */
+static int cpu_tables(NwTrainOps t[2])
+{
+    int k = 0;
+    t[k++] = cpu_table(0);
+    if (nw_cpu_flags() & NW_CPU_AVX2)
+        t[k++] = cpu_table(NW_CPU_AVX2);
+    return k;
 }
 
 /* ---- (a) finite differences ---- */
@@ -482,19 +494,21 @@ static void grads_close(const char *what, const Grads *g, const float *got, cons
 static const int null_shapes[][5] = {
     /* n, m, heads, dh, mask */
     {1, 1, 1, 1, 0}, {7, 5, 3, 5, 1}, {33, 9, 2, 7, 2}, {6, 3, 4, 3, 0}, {5, 40, 3, 17, 1},
-    {64, 16, 4, 32, 1}, /* realistic: 64 video tokens reading 16 text tokens */
+    {20, 7, 2, 64, 1},  {64, 16, 4, 32, 1}, /* realistic: 64 video tokens reading 16 text tokens */
 };
 static const int dna_shapes[][11] = {
     /* kf kh kw dil fmap t0 n extra heads dh bias */
     {1, 1, 1, 1, 3, 0, 9, 0, 1, 3, 1},   {1, 3, 3, 2, 5, 7, 30, 3, 3, 5, 1}, {3, 3, 3, 2, 4, 0, 48, 0, 2, 9, 1},
-    {5, 1, 1, 1, 3, 2, 20, 1, 1, 8, 0},  {3, 3, 3, 1, 4, 5, 7, 0, 4, 33, 1},
+    {5, 1, 1, 1, 3, 2, 20, 1, 1, 8, 0},  {3, 3, 3, 1, 4, 5, 7, 0, 4, 33, 1}, {3, 3, 3, 1, 4, 0, 40, 0, 2, 64, 0},
     {3, 3, 3, 1, 8, 128, 64, 0, 4, 32, 1}, /* realistic: the 64 tokens of the third 8x8 frame, K = 27 */
 };
 
 /* P of the reference and the CPU, out, and each thread count's gradients bit for bit. */
 Test(train_attn, null_cpu_vs_ref)
 {
-    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    const NwTrainOps tr = ref_table();
+    NwTrainOps tcs[2];
+    const int nv = cpu_tables(tcs);
     TRng r = {103};
     for (size_t si = 0; si < sizeof(null_shapes) / sizeof(null_shapes[0]); si++) {
         const int *s = null_shapes[si];
@@ -508,18 +522,21 @@ Test(train_attn, null_cpu_vs_ref)
         null_fwd(&tr, &p, 1, out_r, P_r);
         null_bwd(&tr, &p, 1, P_r, ~0u);
         float *g_r = grads_save(&g, &ng);
-        for (int thr = 1; thr <= 3; thr++) {
+        for (int run = 0; run < 3 * nv; run++) {
+            /* every variant and thread count: bit-identical to the first (generic, 1 thread) */
+            const NwTrainOps *tc = &tcs[run / 3];
+            const int thr = 1 + run % 3;
             char what[128];
-            snprintf(what, sizeof(what), "cpu attn_null n%d m%d h%d dh%d mask%d thr%d", p.n, p.m, p.h, p.dh, s[4],
-                     thr);
+            snprintf(what, sizeof(what), "%s attn_null n%d m%d h%d dh%d mask%d thr%d", tc->name, p.n, p.m, p.h, p.dh,
+                     s[4], thr);
             grads_zero(&g);
-            null_fwd(&tc, &p, thr, out_c, P_c);
-            null_bwd(&tc, &p, thr, P_c, ~0u);
+            null_fwd(tc, &p, thr, out_c, P_c);
+            null_bwd(tc, &p, thr, P_c, ~0u);
             float *g_c = grads_save(&g, &ng);
             check_rel_max(what, out_c, out_r, no, TOL_TRAIN_ATTN_REL_MAX);
             check_rel_max(what, P_c, P_r, np, TOL_TRAIN_ATTN_REL_MAX);
             grads_close(what, &g, g_c, g_r);
-            if (thr == 1) {
+            if (run == 0) {
                 memcpy(out_1, out_c, no * sizeof(float));
                 memcpy(P_1, P_c, np * sizeof(float));
                 g_1 = g_c;
@@ -541,7 +558,9 @@ Test(train_attn, null_cpu_vs_ref)
 
 Test(train_attn, dna_cpu_vs_ref)
 {
-    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    const NwTrainOps tr = ref_table();
+    NwTrainOps tcs[2];
+    const int nv = cpu_tables(tcs);
     TRng r = {104};
     for (size_t si = 0; si < sizeof(dna_shapes) / sizeof(dna_shapes[0]); si++) {
         const int *s = dna_shapes[si];
@@ -555,18 +574,21 @@ Test(train_attn, dna_cpu_vs_ref)
         dna_fwd(&tr, &p, 1, out_r, P_r);
         dna_bwd(&tr, &p, 1, P_r, ~0u);
         float *g_r = grads_save(&g, &ng);
-        for (int thr = 1; thr <= 3; thr++) {
+        for (int run = 0; run < 3 * nv; run++) {
+            /* every variant and thread count: bit-identical to the first (generic, 1 thread) */
+            const NwTrainOps *tc = &tcs[run / 3];
+            const int thr = 1 + run % 3;
             char what[160];
-            snprintf(what, sizeof(what), "cpu attn_3dna k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d thr%d", s[0],
-                     s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias, thr);
+            snprintf(what, sizeof(what), "%s attn_3dna k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d thr%d",
+                     tc->name, s[0], s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias, thr);
             grads_zero(&g);
-            dna_fwd(&tc, &p, thr, out_c, P_c);
-            dna_bwd(&tc, &p, thr, P_c, ~0u);
+            dna_fwd(tc, &p, thr, out_c, P_c);
+            dna_bwd(tc, &p, thr, P_c, ~0u);
             float *g_c = grads_save(&g, &ng);
             check_rel_max(what, out_c, out_r, no, TOL_TRAIN_ATTN_REL_MAX);
             check_rel_max(what, P_c, P_r, np, TOL_TRAIN_ATTN_REL_MAX);
             grads_close(what, &g, g_c, g_r);
-            if (thr == 1) {
+            if (run == 0) {
                 memcpy(out_1, out_c, no * sizeof(float));
                 memcpy(P_1, P_c, np * sizeof(float));
                 g_1 = g_c;
@@ -643,7 +665,9 @@ static int inference_tables(NwOps o[3], const char *names[3])
 
 Test(train_attn, fwd_matches_inference)
 {
-    const NwTrainOps tr = ref_table(), tc = cpu_table();
+    const NwTrainOps tr = ref_table();
+    NwTrainOps tcs[2];
+    const int nv = cpu_tables(tcs);
     NwOps inf[3];
     const char *names[3];
     const int ni = inference_tables(inf, names);
@@ -654,11 +678,14 @@ Test(train_attn, fwd_matches_inference)
         null_init(&p, &r, s[0], s[1], s[2], s[3], s[4]);
         const size_t no = (size_t)p.n * p.ldo, np = (size_t)p.n * p.h * (p.m + 1);
         float *want = falloc(no), *got = falloc(no), *P = falloc(np);
-        for (int ti = 0; ti < ni; ti++) {
-            const NwTrainOps *t = ti == 0 ? &tr : &tc;
+        /* the reference table against the reference inference op, every CPU variant against
+         * every CPU inference variant */
+        for (int run = 0; run < 1 + (ni - 1) * nv; run++) {
+            const int ti = run ? 1 + (run - 1) / nv : 0;
+            const NwTrainOps *t = run ? &tcs[(run - 1) % nv] : &tr;
             char what[128];
-            snprintf(what, sizeof(what), "attn_null_fwd %s n%d m%d h%d dh%d mask%d", names[ti], p.n, p.m, p.h, p.dh,
-                     s[4]);
+            snprintf(what, sizeof(what), "attn_null_fwd %s/%s n%d m%d h%d dh%d mask%d", t->name, names[ti], p.n, p.m,
+                     p.h, p.dh, s[4]);
             for (int thr = 1; thr <= 2; thr++) {
                 NwCtx c = make_ctx(inf[ti].attn_null_scratch(p.n, p.m, p.h, thr), thr);
                 memset(want, 0xff, no * sizeof(float));
@@ -685,11 +712,14 @@ Test(train_attn, fwd_matches_inference)
         float *want = falloc(no), *got = falloc(no), *P = falloc(np);
         int32_t *idx = malloc(sizeof(int32_t) * p.n * p.K);
         nw_dna_indices(&p.g, p.t0, p.n, idx);
-        for (int ti = 0; ti < ni; ti++) {
-            const NwTrainOps *t = ti == 0 ? &tr : &tc;
+        /* the reference table against the reference inference op, every CPU variant against
+         * every CPU inference variant */
+        for (int run = 0; run < 1 + (ni - 1) * nv; run++) {
+            const int ti = run ? 1 + (run - 1) / nv : 0;
+            const NwTrainOps *t = run ? &tcs[(run - 1) % nv] : &tr;
             char what[160];
-            snprintf(what, sizeof(what), "attn_3dna_fwd %s k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d",
-                     names[ti], s[0], s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias);
+            snprintf(what, sizeof(what), "attn_3dna_fwd %s/%s k%dx%dx%d dil%d fmap%d t0=%d n%d h%d dh%d bias%d",
+                     t->name, names[ti], s[0], s[1], s[2], s[3], s[4], p.t0, p.n, p.h, p.dh, p.use_bias);
             for (int thr = 1; thr <= 2; thr++) {
                 NwCtx c = make_ctx(inf[ti].attn_3dna_scratch(&p.g, p.n, p.h, thr), thr);
                 memset(want, 0xff, no * sizeof(float));
@@ -778,9 +808,9 @@ static void accumulate_check(const char *what, const NwTrainOps *t, void *pb, co
 
 Test(train_attn, accumulate_and_null_pointers)
 {
-    const NwTrainOps tabs[2] = {ref_table(), cpu_table()};
+    const NwTrainOps tabs[3] = {ref_table(), cpu_table(0), cpu_table(NW_CPU_AVX2)};
     TRng r = {106};
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < ((nw_cpu_flags() & NW_CPU_AVX2) ? 3 : 2); ti++) {
         const NwTrainOps *t = &tabs[ti];
         {
             NullProb p;
