@@ -60,6 +60,15 @@ static float *fdup(const float *x, size_t n)
     return p;
 }
 
+/* nw_free()s each buffer of the list: FREE_ALL(x, y, ...) at the end of a test. */
+static void free_all(float *const *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        nw_free(p[k]);
+}
+#define FREE_ALL(...)                                                                                  \
+    free_all((float *const[]){__VA_ARGS__}, sizeof((float *const[]){__VA_ARGS__}) / sizeof(float *))
+
 static double dotd(const float *a, const float *b, size_t n)
 {
     double s = 0;
@@ -156,6 +165,7 @@ Test(train_dense, linear_fd)
     fd_check("linear dx", x, n * i, dx, lin_loss, &s);
     fd_check("linear dW", W, o * i, dW, lin_loss, &s);
     fd_check("linear db", b, o, db, lin_loss, &s);
+    FREE_ALL(x, W, b, dy, y, dx, dW, db);
 }
 
 /* ---- layer norm ------------------------------------------------------------------------------ */
@@ -244,6 +254,7 @@ static void ln_fd_case(int stable, int through_max, float eps, uint64_t seed)
     fd_check(what, g, d, dg, ln_loss, &s);
     snprintf(what, sizeof(what), "layer_norm stable%d max%d eps%g db", stable, through_max, eps);
     fd_check(what, b, d, db, ln_loss, &s);
+    FREE_ALL(x, g, b, dy, y, xs, dx, dg, db);
 }
 
 Test(train_dense, layer_norm_fd)
@@ -273,6 +284,7 @@ Test(train_dense, layer_norm_max_term_matters)
     for (int k = 0; k < n * d; k++)
         diff = fmax(diff, fabs(a[k] - b[k]));
     cr_expect_gt(diff, 0.05, "the gradient through the max is only %g", diff);
+    FREE_ALL(x, g, dy, a, b);
 }
 
 /* Tied maxima (autograd's amax splits the gradient evenly among them): the tied gradient equals
@@ -324,6 +336,7 @@ static void ln_tie_case(int use_cpu)
     for (int k = 0; k < n * d; k++)
         diff = fmax(diff, fabs(first[k] - tied[k]));
     cr_expect_gt(diff, 1e-2, "tie test cannot tell the split from no split (%g)", diff);
+    FREE_ALL(x, g, dy, tied, avg, one, first);
 }
 
 Test(train_dense, layer_norm_ties)
@@ -360,6 +373,7 @@ Test(train_dense, geglu_fd)
     t.geglu_bwd(&ctx1, u, n, f, da, du);
     GeSt s = {u, da, n, f, a};
     fd_check("geglu du", u, n * 2 * f, du, ge_loss, &s);
+    FREE_ALL(u, da, a, du);
 }
 
 /* ---- rotary --------------------------------------------------------------------------------------- */
@@ -393,6 +407,7 @@ Test(train_dense, rotary_fd)
     t.rotary_bwd(&ctx1, dx, n, ld, heads, dh, rot, inv, p0);
     RoSt s = {x, dy, inv, n, ld, heads, dh, rot, p0, y};
     fd_check("rotary dx", x, n * ld, dx, ro_loss, &s);
+    FREE_ALL(x, dy, y, dx);
 }
 
 /* ---- token shift ---------------------------------------------------------------------------------- */
@@ -427,6 +442,7 @@ Test(train_dense, token_shift_fd)
         char what[64];
         snprintf(what, sizeof(what), "token_shift n%d d%d fmap%d T%d", n, d, fmap, T);
         fd_check(what, nrm, n * d, dn, ts_loss, &s);
+        FREE_ALL(nrm, dout, out, dn);
     }
 }
 
@@ -466,6 +482,7 @@ Test(train_dense, embed_fd)
     /* row 3 (id 3) is never read: its gradient stays exactly 0 */
     for (int j = 0; j < d; j++)
         cr_expect_eq(dt[3 * d + j], 0.f);
+    FREE_ALL(table, add, dout, out, dt, da);
 }
 
 /* ---- cross entropy -------------------------------------------------------------------------------- */
@@ -513,6 +530,7 @@ Test(train_dense, cross_entropy_fd)
     dl[0] = 1.f;
     cr_expect_eq(t.cross_entropy(&ctx1, l, 2, V, none, dl), 0.0);
     cr_expect_eq(dl[0], 0.f);
+    FREE_ALL(l, dl, scr);
 }
 
 /* ---- CPU vs reference, threads ------------------------------------------------------------------- */
@@ -554,8 +572,10 @@ Test(train_dense, linear_cpu)
                 expect_same(what, cx, first[0], nx);
                 expect_same(what, cW, first[1], nW);
                 expect_same(what, cb, first[2], o);
+                FREE_ALL(cx, cW, cb);
             }
         }
+        FREE_ALL(x, W, dy, gx0, gW0, gb0, rx, rW, rb, first[0], first[1], first[2]);
     }
 }
 
@@ -590,8 +610,10 @@ static void ln_cpu_case(int n, int d, int stable, int through_max, TRng *r)
             expect_same(what, cx, f[0], N);
             expect_same(what, cg, f[1], d);
             expect_same(what, cb, f[2], d);
+            FREE_ALL(cx, cg, cb);
         }
     }
+    FREE_ALL(x, g, dy, rx, rg, rb, f[0], f[1], f[2]);
 }
 
 Test(train_dense, layer_norm_cpu)
@@ -615,6 +637,7 @@ Test(train_dense, layer_norm_cpu)
     memset(b, 0, sizeof(float) * n * d);
     nw_layer_norm_bwd_ex_cpu(&ctx1, x, n, d, g, 1e-5f, 1, dy, b, NULL, NULL, 0);
     expect_same("cpu layer_norm_bwd slot = detached", a, b, n * d);
+    FREE_ALL(x, g, dy, a, b);
 }
 
 Test(train_dense, geglu_rotary_cpu)
@@ -638,6 +661,7 @@ Test(train_dense, geglu_rotary_cpu)
         snprintf(what, sizeof(what), "cpu geglu_bwd n%d f%d", n, f);
         check_rel_max(what, c1, rd, nu, TOL_ROW_REL_MAX);
         expect_same(what, c1, c2, nu);
+        FREE_ALL(u, da, du0, rd, c1, c2);
     }
     const int rs[][5] = {{1, 1, 4, 4, 0}, {5, 3, 10, 6, 7}, {300, 8, 64, 32, 1}, {7, 2, 33, 17, 100}};
     for (int si = 0; si < 4; si++) {
@@ -663,6 +687,7 @@ Test(train_dense, geglu_rotary_cpu)
             for (int hd = 0; hd < heads; hd++)
                 for (int k = rot; k < dh; k++)
                     cr_expect_eq(c1[(size_t)i * ld + hd * dh + k], dy[(size_t)i * ld + hd * dh + k]);
+        FREE_ALL(dy, rd, c1, c2);
     }
 }
 
@@ -690,6 +715,7 @@ Test(train_dense, cross_entropy_cpu)
         cr_expect(l1 == l2, "%s: loss depends on threads", what);
         check_rel_max(what, c1, rd, N, TOL_ROW_REL_MAX);
         expect_same(what, c1, c2, N);
+        FREE_ALL(l, rd, c1, c2);
         free(t);
     }
 }
@@ -776,7 +802,11 @@ Test(train_dense, accumulate_and_null)
         t->embed_bwd(&ctx1, dyl, d, ids, n, NULL, ea);
         for (int e = 0; e < n * d; e++)
             cr_expect_eq(ea[e], 2.f * dyl[e], "%s embed_bwd dadd twice != 2x", nm);
+        FREE_ALL(a[0], a[1], a[2], b[0], b[1], b[2], s[0], s[1], s[2]);
+        FREE_ALL(l1[0], l1[1], l1[2], l2[0], l2[1], l2[2], ls[0], ls[1], ls[2]);
+        FREE_ALL(u, g1, g2, t1, t2, e1, e2, ea);
     }
+    FREE_ALL(x, W, dy, g, dyl);
 }
 
 /* ---- AdamW ---------------------------------------------------------------------------------------- */
@@ -873,6 +903,7 @@ static void adam_case(float wd, uint64_t seed, int64_t step0)
     free(v1);
     free(p_old);
     free(m_old);
+    FREE_ALL(p, m, v, g, p_start, cp, cm, cv);
 }
 
 Test(train_dense, adamw)
@@ -932,6 +963,7 @@ Test(train_dense, clip_grad_norm)
     memset(g, 0, n * sizeof(float));
     cr_expect_eq(nw_clip_grad_norm(g, n, 1.0), 0.0);
     cr_expect_eq(g[0], 0.f);
+    FREE_ALL(g, g0);
 }
 
 /* Both tables fill every slot (a missing one would be a NULL call in the trainer). */
