@@ -24,6 +24,7 @@
 #include "ops.h"
 #include "ref/ref.h"
 #include "cpu/gelu_phi.h"
+#include "cpu/sum_f.h"
 
 #ifndef NW_ISA
 #error "NW_ISA must be defined"
@@ -34,24 +35,10 @@
 
 #define LANES 16
 
-/* Sum of n floats: LANES independent float partial sums per block of 1024, blocks added in
- * double. Vectorises without -ffast-math; error far below the float result's ulp for our n. */
+/* Sum of n floats (cpu/sum_f.h), blocks of 1024 (train_attn_tmpl.c rounds the same way). */
 static double sum_f(const float *x, size_t n)
 {
-    double total = 0;
-    size_t i = 0;
-    while (i < n) {
-        const size_t end = NW_MIN(n, i + 1024);
-        float acc[LANES] = {0};
-        for (; i + LANES <= end; i += LANES)
-            for (int l = 0; l < LANES; l++)
-                acc[l] += x[i + l];
-        for (; i < end; i++)
-            acc[0] += x[i];
-        for (int l = 0; l < LANES; l++)
-            total += acc[l];
-    }
-    return total;
+    return nw_sum_f_blocked(x, n, 1024);
 }
 
 /* Sum of (x - m)^2, same scheme. */

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "cpu/train_cpu.h"
+#include "cpu/sum_f.h"
 #include "internal.h"
 #include "ref/ref.h"
 
@@ -50,24 +51,9 @@
 
 /* ---- the inference kernels' arithmetic (cpu/kernels_tmpl.c), repeated exactly ---- */
 
-#define LANES 16
-
 INL double sum_f(const float *x, size_t n)
 {
-    double total = 0;
-    size_t i = 0;
-    while (i < n) {
-        const size_t end = NW_MIN(n, i + 1024);
-        float acc[LANES] = {0};
-        for (; i + LANES <= end; i += LANES)
-            for (int l = 0; l < LANES; l++)
-                acc[l] += x[i + l];
-        for (; i < end; i++)
-            acc[0] += x[i];
-        for (int l = 0; l < LANES; l++)
-            total += acc[l];
-    }
-    return total;
+    return nw_sum_f_blocked(x, n, 1024);
 }
 
 #define NB 8 /* dots per dotf8 */

@@ -30,6 +30,7 @@
 #include "ref/train_ref.h"
 #include "train_ops.h"
 #include "cpu/gelu_phi.h"
+#include "cpu/sum_f.h"
 
 #define LANES 8
 
@@ -41,24 +42,11 @@ static int have_avx2(void)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* sum of x (n): LANES float partial sums per block of 512, blocks added in double (inlined, so
- * that the AVX2 functions get vector code for it) */
+/* sum of x (n): cpu/sum_f.h in blocks of 512 (inlined, so that the AVX2 functions get vector
+ * code for it) */
 INL double sum_f(const float *x, int n)
 {
-    double total = 0;
-    int i = 0;
-    while (i < n) {
-        const int end = NW_MIN(n, i + 512);
-        float acc[LANES] = {0};
-        for (; i + LANES <= end; i += LANES)
-            for (int l = 0; l < LANES; l++)
-                acc[l] += x[i + l];
-        for (; i < end; i++)
-            acc[0] += x[i];
-        for (int l = 0; l < LANES; l++)
-            total += acc[l];
-    }
-    return total;
+    return nw_sum_f_blocked(x, (size_t)n, 512);
 }
 
 /* sum of a * b, same scheme */
