@@ -82,13 +82,25 @@ static int json_string(Json *j, char *dst, size_t cap)
             if (j->s >= j->end)
                 break;
             c = *j->s++;
-            if (c == 'u') { /* keys and values we read are ASCII: keep a placeholder */
-                if (j->end - j->s < 4) {
-                    j->s = j->end;
-                    break;
+            if (c == 'u') {
+                /* \uXXXX: ASCII code points are decoded ("\u0064im" is "dim"); every key we
+                 * read is ASCII, so another code point only needs to keep the key from matching
+                 * (it is then reported as unknown, by name) */
+                unsigned cp = 0;
+                for (int k = 0; k < 4; k++) {
+                    const char h = j->s < j->end ? *j->s++ : 0;
+                    if (!isxdigit((unsigned char)h)) {
+                        json_fail(j, at, "bad \\u escape in a string");
+                        return -1;
+                    }
+                    cp = cp * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower(h) - 'a' + 10));
                 }
-                j->s += 4;
-                c = '?';
+                c = cp < 0x80 ? (char)cp : '?';
+            } else if (strchr("bfnrt", c)) {
+                c = "\b\f\n\r\t"[strchr("bfnrt", c) - "bfnrt"];
+            } else if (c != '"' && c != '\\' && c != '/') {
+                json_fail(j, at, "bad escape in a string");
+                return -1;
             }
         }
         if (dst && n + 1 < cap)
@@ -132,12 +144,9 @@ static int json_literal(Json *j, const char *word)
     return 0;
 }
 
-/* Parses one value at j->s. v may be NULL (skipping). Lists of numbers are kept when v is set. */
+/* Parses one value at j->s into v (lists of numbers are kept; strings and objects only checked). */
 static int json_value(Json *j, CfgVal *v, int depth)
 {
-    CfgVal dummy;
-    if (!v)
-        v = &dummy;
     memset(v, 0, sizeof(*v));
     ws(j);
     const char *at = j->s;

@@ -26,12 +26,7 @@
 #include "cpu/gelu_phi.h"
 #include "cpu/sum_f.h"
 
-#ifndef NW_ISA
-#error "NW_ISA must be defined"
-#endif
-#define NW_CAT2(a, b) a##_##b
-#define NW_CAT(a, b) NW_CAT2(a, b)
-#define FN(name) NW_CAT(name, NW_ISA)
+#include "cpu/isa.h"
 
 #define LANES 16
 

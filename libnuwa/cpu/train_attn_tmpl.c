@@ -40,12 +40,7 @@
 #include "internal.h"
 #include "ref/ref.h"
 
-#ifndef NW_ISA
-#error "NW_ISA must be defined"
-#endif
-#define NW_CAT2(a, b) a##_##b
-#define NW_CAT(a, b) NW_CAT2(a, b)
-#define FN(name) NW_CAT(name, NW_ISA)
+#include "cpu/isa.h"
 
 #define INL static inline __attribute__((always_inline))
 

@@ -254,6 +254,8 @@ Test(train_init, bad_configs)
     bad(&e, "{\"dim\": 32, \"sparse_3dna_dilation\": []}", I, "sparse_3dna_dilation", NULL);
     bad(&e, "{\"dim\": 32, \"dim\": 64}", I, "given twice", NULL);
     bad(&e, "[1, 2]", I, "JSON object", NULL);
+    bad(&e, "{\"dim\": 32, \"vae\": \"a\\qb\"}", I, "bad escape", NULL);
+    bad(&e, "{\"\\u00zzim\": 32}", I, "bad \\u escape", NULL);
     bad(&e, "{\"dim\": 32} x", I, "after the config", NULL);
     bad(&e, "{\"dim\": 32, \"vae\": {\"a\": [1, {\"b\": \"unterminated}", I, "unterminated", NULL);
     /* even kernel sizes: the loader's own check of the hyperparameters */
@@ -264,6 +266,12 @@ Test(train_init, bad_configs)
     NwLog log = loop_log();
     cr_expect_eq(nw_train_init_model("/nonexistent/c.json", e.model, 1, e.out, NULL, &log), NUWA_ERR_IO);
     cr_expect(strstr(g_loop_log, "/nonexistent/c.json") != NULL, "%s", g_loop_log);
+
+    /* an escaped key is the key it spells */
+    write_cfg(&e, "{\"\\u0064im\": 32, \"max_video_frames\": 2, \"text_num_tokens\": 516, \"text_max_seq_len\": 8,"
+                  " \"text_enc_depth\": 1, \"dec_depth\": 1, \"dec_heads\": 2, \"dec_dim_head\": 16}");
+    cr_expect_eq(init(&e, 1, e.out, NULL), 0, "%s", g_loop_log);
+    unlink(e.out);
 
     /* a misspelt key is a warning naming it (the run goes on with the default) */
     write_cfg(&e, "{\"dim\": 32, \"max_video_frames\": 2, \"text_num_tokens\": 516, \"text_max_seq_len\": 8,\n"
